@@ -1,0 +1,23 @@
+"""``photoclip``: with a command, the CLI; with nothing (or only folders), the desktop app."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    from .cli import COMMANDS
+
+    if args and (args[0] in COMMANDS or args[0].startswith("-")):
+        from .cli import main as cli_main
+
+        return cli_main(args)
+    from .app import main as app_main
+
+    return app_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

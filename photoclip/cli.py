@@ -1,0 +1,386 @@
+"""The command line: ``photoclip index|search|similar|status|problems|folders|models``.
+
+A composition root like ``app.py``: it builds the store, the embedder and the indexer, and is
+the only core code that prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from . import __version__
+from .errors import PhotoclipError
+from .models import DEFAULT_MODEL, MODELS
+from .paths import LIBRARY_ENV, library_db_path
+
+COMMANDS = ("index", "search", "similar", "status", "problems", "folders", "remove", "models")
+MODEL_SETTING = "model"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="photoclip",
+        description="Find any photo by describing it. Run without a command to open the app.",
+    )
+    p.add_argument("--version", action="version", version=f"photoclip {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--library", metavar="PATH",
+        help=f"library folder or .db file (default: ${LIBRARY_ENV} or the OS data folder)",
+    )  # fmt: skip
+    common.add_argument(
+        "--model", choices=sorted(MODELS),
+        help=f"CLIP model (default: the library's model, else {DEFAULT_MODEL})",
+    )  # fmt: skip
+    common.add_argument("--weights", metavar="FILE", help="use this local weights file")
+    common.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    common.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    common.add_argument("--threads", type=int, help="CPU threads for the model")
+    common.add_argument(
+        "--offline", action="store_true", help="never download a model; fail if it isn't cached"
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    ix = sub.add_parser("index", parents=[common], help="add folders and index new photos")
+    ix.add_argument("paths", nargs="*", metavar="PATH", help="folders (default: all library "
+                    "folders)")  # fmt: skip
+    ix.add_argument("--batch-size", type=int, default=16)
+    ix.add_argument("--retry-failed", action="store_true", help="try failed files again")
+
+    filters = argparse.ArgumentParser(add_help=False)
+    filters.add_argument("-n", "--limit", type=int, default=20, help="results per page")
+    filters.add_argument("--page", type=int, default=1, help="page of results (from 1)")
+    filters.add_argument("--folder", help="only photos in this library folder")
+    filters.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
+    filters.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
+    filters.add_argument("--type", dest="formats", action="append", metavar="FORMAT",
+                         help="jpeg, png, heif, webp, gif, tiff, bmp (repeatable)")  # fmt: skip
+    filters.add_argument("--by-date", action="store_true", help="strong matches newest first")
+    filters.add_argument("--json", action="store_true", help="machine-readable output")
+
+    se = sub.add_parser(
+        "search",
+        parents=[common, filters],
+        help="find photos by description",
+        description="Query algebra: 'beach - people + ./ref.jpg', '2:sunset'.",
+    )
+    se.add_argument("query", nargs="+", help="what to look for")
+    si = sub.add_parser("similar", parents=[common, filters], help="photos like this one")
+    si.add_argument("path", help="an image file, in the library or not")
+
+    st = sub.add_parser("status", parents=[common], help="library, model and counts")
+    st.add_argument("--json", action="store_true")
+    pr = sub.add_parser("problems", parents=[common], help="files that couldn't be indexed")
+    pr.add_argument("--json", action="store_true")
+    sub.add_parser("folders", parents=[common], help="list library folders")
+    rm = sub.add_parser(
+        "remove", parents=[common], help="forget a folder (the photos on disk are never touched)"
+    )
+    rm.add_argument("path")
+    sub.add_parser("models", parents=[common], help="list the models photoclip offers")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    try:
+        return int(_COMMAND_FUNCS[args.command](args) or 0)
+    except PhotoclipError as exc:
+        print(f"photoclip: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- composition ---------------------------------------------------------------------------
+
+
+def open_library(args: argparse.Namespace) -> Any:
+    from .store import Store
+
+    return Store(library_db_path(args.library))
+
+
+def model_key(args: argparse.Namespace, store: Any) -> str:
+    return str(args.model or store.get_setting(MODEL_SETTING) or DEFAULT_MODEL)
+
+
+def load_model(args: argparse.Namespace, key: str) -> Any:
+    from .embedder import load_embedder
+
+    bar = _Bar(sys.stderr, "Downloading model")
+    emb = load_embedder(
+        key, weights=args.weights, device=args.device, precision=args.precision,
+        threads=args.threads, allow_download=not args.offline, progress=bar.update_bytes,
+    )  # fmt: skip
+    bar.finish()
+    return emb
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .indexer import Indexer
+
+    store = open_library(args)
+    for path in args.paths:
+        if not os.path.isdir(path):
+            raise PhotoclipError(f"{path} isn't a folder. Give photoclip folders to index.")
+    if not args.paths and not store.folders():
+        raise PhotoclipError("The library has no folders yet. Try: photoclip index ~/Pictures")
+    key = model_key(args, store)
+    embedder = load_model(args, key)
+    store.set_setting(MODEL_SETTING, key)
+    indexer = Indexer(store, embedder, batch_size=args.batch_size, retry_failed=args.retry_failed)
+    stop = threading.Event()
+    bar = _Bar(sys.stderr, "Indexing")
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        report = indexer.run(args.paths or None, on_progress=bar.update, stop=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        bar.finish()
+    rate = report.indexed / report.elapsed_s if report.elapsed_s else 0.0
+    parts = [
+        f"{report.indexed} indexed", f"{report.failed} couldn't be read",
+        f"{report.unchanged} unchanged", f"{report.moved} moved", f"{report.removed} removed",
+    ]  # fmt: skip
+    print(f"{', '.join(parts)} in {report.elapsed_s:.1f} s ({rate:.1f} photos/s).")
+    for folder in report.missing_folders:
+        print(f"Not found: {folder} (kept in the library until it is back).", file=sys.stderr)
+    if report.failed:
+        print("See which files and why with: photoclip problems", file=sys.stderr)
+    return 130 if report.cancelled else 0
+
+
+def _filters(args: argparse.Namespace, store: Any) -> Any:
+    from .search import Filters
+
+    folder_id = None
+    if args.folder:
+        wanted = os.path.abspath(args.folder)
+        match = [f for f in store.folders() if f.path == wanted]
+        if not match:
+            raise PhotoclipError(f"{args.folder} isn't a library folder (see: photoclip folders).")
+        folder_id = match[0].id
+    formats = tuple(_FORMAT_NAMES.get(f.lower(), f.upper()) for f in args.formats or ()) or None
+    return Filters(folder_id, args.date_from, args.date_to, formats)
+
+
+_FORMAT_NAMES = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF", "heic": "HEIF", "heif": "HEIF"}
+
+
+def _searcher(args: argparse.Namespace) -> Any:
+    from .search import Searcher
+
+    store = open_library(args)
+    embedder = load_model(args, model_key(args, store))
+    searcher = Searcher(store, embedder)
+    if searcher.store.vector_count(searcher.model_id) == 0:
+        raise PhotoclipError(
+            f"Nothing is indexed with the {embedder.spec.key} model yet. "
+            "Index some photos first: photoclip index ~/Pictures"
+        )
+    return searcher
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    searcher = _searcher(args)
+    query = " ".join(args.query)
+    started = time.perf_counter()
+    result = searcher.search(query, **_page(args, searcher.store))
+    _print_result(args, query, result, time.perf_counter() - started)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    searcher = _searcher(args)
+    started = time.perf_counter()
+    result = searcher.similar(args.path, **_page(args, searcher.store))
+    _print_result(args, f"similar to {args.path}", result, time.perf_counter() - started)
+    return 0
+
+
+def _page(args: argparse.Namespace, store: Any) -> dict[str, Any]:
+    if args.limit < 1 or args.page < 1:
+        raise PhotoclipError("--limit and --page must be 1 or more.")
+    return {
+        "limit": args.limit,
+        "offset": (args.page - 1) * args.limit,
+        "filters": _filters(args, store),
+        "sort_by_date": args.by_date,
+    }
+
+
+def _print_result(args: argparse.Namespace, query: str, result: Any, seconds: float) -> None:
+    if args.json:
+        print(json.dumps({
+            "query": query,
+            "total": result.total,
+            "strong_count": result.strong_count,
+            "threshold": round(result.threshold, 6),
+            "offset": result.offset,
+            "results": [
+                {"path": h.path, "score": round(h.score, 6), "strong": h.strong,
+                 "taken_at": h.taken_at}
+                for h in result.hits
+            ],
+        }, indent=2))  # fmt: skip
+        return
+    shown_split = False
+    for hit in result.hits:
+        if not hit.strong and not shown_split:
+            if hit is not result.hits[0]:
+                print("── weaker matches ──")
+            shown_split = True
+        print(f"{hit.score:.3f}  {hit.path}")
+    last = result.offset + len(result.hits)
+    print(
+        f"{result.strong_count} strong match{'es' if result.strong_count != 1 else ''} "
+        f"(score ≥ {result.threshold:.3f}) among {result.total} photos; showing "
+        f"{result.offset + 1 if result.hits else 0}–{last} in {seconds * 1000:.0f} ms.",
+        file=sys.stderr,
+    )
+    if last < result.total:
+        print(f"More: --page {args.page + 1}", file=sys.stderr)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = open_library(args)
+    counts = store.counts()
+    info = {
+        "library": str(store.path),
+        "model": model_key(args, store),
+        "schema_version": store.schema_version,
+        **counts,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for k, v in info.items():
+            print(f"{k.replace('_', ' ').capitalize() + ':':16} {v}")
+    return 0
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    store = open_library(args)
+    problems = store.problems()
+    if args.json:
+        print(json.dumps([{"path": p.path, "reason": p.reason} for p in problems], indent=2))
+        return 0
+    if not problems:
+        print("No problems: every photo file was indexed.")
+    for p in problems:
+        print(f"{p.path}\n    {p.reason}")
+    return 0
+
+
+def cmd_folders(args: argparse.Namespace) -> int:
+    store = open_library(args)
+    folders = store.folders()
+    if not folders:
+        print("No folders yet. Add one with: photoclip index ~/Pictures")
+    for f in folders:
+        extra = f", {f.problem_count} problems" if f.problem_count else ""
+        print(f"{f.path}  ({f.photo_count} photos{extra})")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    store = open_library(args)
+    with store.writer_lock():
+        n = store.remove_folder(args.path)
+    print(f"Forgot {n} photos from {os.path.abspath(args.path)}; the files were not touched.")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    for spec in MODELS.values():
+        mark = "*" if spec.key == DEFAULT_MODEL else " "
+        size = f"{spec.download_mb} MB" if spec.download_mb else "bundled"
+        print(f"{mark} {spec.key:16} {size:>8}  {spec.summary} Quality: {spec.quality}.")
+    return 0
+
+
+_COMMAND_FUNCS = {
+    "index": cmd_index, "search": cmd_search, "similar": cmd_similar, "status": cmd_status,
+    "problems": cmd_problems, "folders": cmd_folders, "remove": cmd_remove, "models": cmd_models,
+}  # fmt: skip
+
+
+class _Bar:
+    """A one-line progress bar on a terminal; occasional plain lines otherwise."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self.stream = stream
+        self.label = label
+        self.tty = stream.isatty()
+        self.last = 0.0
+        self.active = False
+
+    def _emit(self, text: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < (0.1 if self.tty else 5.0):
+            return
+        self.last = now
+        self.active = True
+        if self.tty:
+            self.stream.write("\r\033[K" + text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def update(self, p: Any) -> None:
+        if p.phase == "scanning":
+            self._emit(f"Scanning… {p.scanned:,} photos found")
+        elif p.phase == "indexing" and p.total:
+            frac = p.done / p.total
+            width = 30
+            filled = int(frac * width)
+            eta = f" · about {_duration(p.eta_s)} left" if p.eta_s else ""
+            rate = f" · {p.rate:.1f} photos/s" if p.rate else ""
+            self._emit(
+                f"{self.label} [{'█' * filled}{' ' * (width - filled)}] {p.done:,}/{p.total:,}"
+                f"{rate}{eta}",
+                force=p.done == p.total,
+            )
+
+    def update_bytes(self, done: int, total: int) -> None:
+        if total:
+            self._emit(f"{self.label}: {done / 1e6:.0f} of {total / 1e6:.0f} MB")
+        else:
+            self._emit(f"{self.label}: {done / 1e6:.0f} MB")
+
+    def finish(self) -> None:
+        if self.active and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.active = False
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,338 @@
+"""Loads a CLIP model through open_clip and turns photos and text into unit vectors.
+
+Weights come from the standard Hugging Face cache (offline first), a first-run download
+with a progress callback, or a local file the user names. They always load safely:
+safetensors, or ``torch.load(weights_only=True)``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelUnavailableError, PhotoclipError
+from .models import DEFAULT_MODEL, ModelIdentity, ModelSpec, get_spec
+
+# progress(bytes_done, bytes_total) while weights download; total is 0 when unknown.
+DownloadProgress = Callable[[int, int], None]
+
+WEIGHTS_ENV = "PHOTOCLIP_WEIGHTS"
+SAFE_WEIGHTS_NAME = "open_clip_model.safetensors"
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    path: str
+    sha256: str
+
+
+def hf_cache_dir() -> str:
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
+
+
+def resolve_weights(
+    spec: ModelSpec,
+    weights: str | None = None,
+    *,
+    allow_download: bool = True,
+    progress: DownloadProgress | None = None,
+) -> ResolvedWeights:
+    """Find the model's weights file, downloading it only if allowed and needed."""
+    weights = weights or os.environ.get(WEIGHTS_ENV) or None
+    if weights:
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise ModelUnavailableError(
+                f"The weights file {path} doesn't exist. Check the path given with --weights "
+                f"(or {WEIGHTS_ENV})."
+            )
+        return ResolvedWeights(str(path), file_sha256(str(path)))
+    if spec.is_local_dir:
+        path = Path(spec.arch.removeprefix("local-dir:")) / SAFE_WEIGHTS_NAME
+        if not path.is_file():
+            raise ModelUnavailableError(f"The {spec.key} model folder is incomplete: {path}.")
+        return ResolvedWeights(str(path), file_sha256(str(path)))
+
+    import open_clip
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    cfg = open_clip.get_pretrained_cfg(spec.arch, spec.pretrained)
+    repo, filename = os.path.split(cfg.get("hf_hub", ""))
+    if not repo:
+        raise PhotoclipError(f"{spec.key} has no download location in open_clip.")
+    candidates = [SAFE_WEIGHTS_NAME, filename or "open_clip_pytorch_model.bin"]
+    for name in candidates:
+        cached = try_to_load_from_cache(repo, name)
+        if isinstance(cached, str) and os.path.isfile(cached):
+            return ResolvedWeights(cached, _hf_blob_sha256(cached))
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    where = hf_cache_dir()
+    if not allow_download or offline:
+        why = "downloads are turned off" if not allow_download else "HF_HUB_OFFLINE is set"
+        raise ModelUnavailableError(_missing_message(spec, repo, where, why))
+    last_error: Exception | None = None
+    for name in candidates:
+        try:
+            got = str(hf_hub_download(repo, name, tqdm_class=_progress_tqdm(progress)))
+            return ResolvedWeights(got, _hf_blob_sha256(got))
+        except Exception as exc:  # network down, file not in repo, disk full...
+            last_error = exc
+    raise ModelUnavailableError(
+        _missing_message(spec, repo, where, f"the download failed: {last_error}")
+    )
+
+
+def _missing_message(spec: ModelSpec, repo: str, where: str, why: str) -> str:
+    return (
+        f"The {spec.key} model ({spec.download_mb} MB, from Hugging Face {repo}) isn't on this "
+        f"computer and can't be downloaded now: {why}. Photoclip looked in {where}. "
+        f"Connect to the internet and try again, or point photoclip at a weights file you have "
+        f"with --weights FILE (or {WEIGHTS_ENV}=FILE)."
+    )
+
+
+def _hf_blob_sha256(path: str) -> str:
+    # Hugging Face stores large (LFS) files content-addressed: the blob's name is its sha256.
+    blob = os.path.basename(os.path.realpath(path))
+    return blob if _SHA256_RE.match(blob) else file_sha256(path)
+
+
+_hash_lock = threading.Lock()
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str) -> str:
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    with _hash_lock:
+        if key in _hash_cache:
+            return _hash_cache[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    with _hash_lock:
+        _hash_cache[key] = digest
+    return digest
+
+
+def _progress_tqdm(progress: DownloadProgress | None) -> Any:
+    if progress is None:
+        return None
+    from tqdm.auto import tqdm
+
+    report = progress
+
+    class CallbackTqdm(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = False
+            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed in close()
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
+            out = super().update(n)
+            report(int(self.n), int(self.total or 0))
+            return out
+
+        def close(self) -> None:
+            f = self.fp
+            super().close()
+            f.close()
+
+    return CallbackTqdm
+
+
+def choose_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def choose_precision(device: str, precision: str = "auto") -> str:
+    """fp16 on GPUs; bf16 autocast only on CPUs with AMX tiles. On AVX-512 CPUs without
+    native bf16, autocast was measured several times *slower* than fp32 (bench/README.md)."""
+    if precision != "auto":
+        return precision
+    if device.startswith("cuda") or device == "mps":
+        return "fp16"
+    import torch
+
+    cap = torch.backends.cpu.get_cpu_capability()
+    return "bf16" if "AMX" in cap else "fp32"
+
+
+def default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Embedder:
+    """A loaded CLIP model. Thread-safe: calls into the model are serialised."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        model: Any,
+        preprocess: Callable[[Any], Any],
+        tokenizer: Callable[..., Any],
+        identity: ModelIdentity,
+        device: str,
+        precision: str,
+    ) -> None:
+        self.spec = spec
+        self.model = model
+        self.preprocess = preprocess  # PIL image -> CHW tensor; safe to call from any thread
+        self.tokenizer = tokenizer
+        self.identity = identity
+        self.device = device
+        self.precision = precision
+        self._lock = threading.Lock()
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.image_size = _image_size(preprocess)
+
+    def _autocast(self) -> Any:
+        import torch
+
+        if self.precision == "bf16" and self.device == "cpu":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def encode_tensors(self, batch: Any) -> np.ndarray:
+        """Embed a stacked NCHW batch of preprocessed images. Rows are unit vectors."""
+        import torch
+
+        with self._lock, torch.inference_mode(), self._autocast():
+            x = batch.to(self.device)
+            if self.precision == "fp16" and self.device != "cpu":
+                x = x.half()
+            feats = self.model.encode_image(x)
+        return _normalise(feats.float().cpu().numpy())
+
+    def encode_images(self, images: Sequence[Any]) -> np.ndarray:
+        import torch
+
+        if not images:
+            return np.zeros((0, self.identity.dim), np.float32)
+        return self.encode_tensors(torch.stack([self.preprocess(im) for im in images]))
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed prompts; recent prompts are cached (typing re-sends the same words)."""
+        import torch
+
+        out: list[np.ndarray | None] = [self._text_cache.get(t) for t in texts]
+        missing = [t for t, v in zip(texts, out, strict=True) if v is None]
+        if missing:
+            tokens = self.tokenizer(list(missing))
+            with self._lock, torch.inference_mode(), self._autocast():
+                feats = self.model.encode_text(tokens.to(self.device))
+            vecs = _normalise(feats.float().cpu().numpy())
+            for text, vec in zip(missing, vecs, strict=True):
+                self._text_cache[text] = vec
+                self._text_cache.move_to_end(text)
+            while len(self._text_cache) > 256:
+                self._text_cache.popitem(last=False)
+            out = [self._text_cache.get(t) for t in texts]
+        return np.stack([v for v in out if v is not None]).astype(np.float32)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float32, copy=False)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def _image_size(preprocess: Any) -> int:
+    for t in getattr(preprocess, "transforms", []):
+        size = getattr(t, "size", None)
+        if isinstance(size, int):
+            return size
+        if isinstance(size, (tuple, list)) and size:
+            return int(size[0])
+    return 224
+
+
+def load_embedder(
+    model: str = DEFAULT_MODEL,
+    *,
+    weights: str | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    threads: int | None = None,
+    allow_download: bool = True,
+    progress: DownloadProgress | None = None,
+) -> Embedder:
+    """Load ``model`` (a key of ``photoclip.models.MODELS``) ready for inference."""
+    spec = get_spec(model)
+    resolved = resolve_weights(spec, weights, allow_download=allow_download, progress=progress)
+
+    import open_clip
+    import torch
+
+    torch.set_num_threads(threads or default_threads())
+    dev = choose_device(device)
+    prec = choose_precision(dev, precision)
+    if spec.is_local_dir and not weights:
+        clip, _, preprocess = open_clip.create_model_and_transforms(spec.arch, device=dev)
+        tokenizer = open_clip.get_tokenizer(spec.arch)
+    else:
+        try:
+            clip, _, preprocess = open_clip.create_model_and_transforms(
+                spec.arch, pretrained=resolved.path, device=dev, weights_only=True
+            )
+        except RuntimeError as exc:  # state dict of another architecture
+            raise ModelUnavailableError(
+                f"The weights in {resolved.path} don't fit the {spec.arch} architecture "
+                f"({str(exc).splitlines()[0]})."
+            ) from exc
+        tokenizer = open_clip.get_tokenizer(spec.arch)
+    clip.eval()
+    if prec == "fp16" and dev != "cpu":
+        clip = clip.half()
+    dim = _embed_dim(clip)
+    identity = ModelIdentity(
+        arch=_identity_arch(spec),
+        pretrained=spec.pretrained or spec.key,
+        weights_sha256=resolved.sha256,
+        dim=dim,
+    )
+    return Embedder(spec, clip, preprocess, tokenizer, identity, dev, prec)
+
+
+def _identity_arch(spec: ModelSpec) -> str:
+    if not spec.is_local_dir:
+        return spec.arch
+    cfg_path = Path(spec.arch.removeprefix("local-dir:")) / "open_clip_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    return str(cfg.get("model_name") or spec.key)
+
+
+def _embed_dim(model: Any) -> int:
+    dim = getattr(model, "embed_dim", None)
+    if isinstance(dim, int):
+        return dim
+    proj = getattr(model, "text_projection", None)
+    if proj is not None:
+        return int(proj.shape[-1])
+    visual = model.visual
+    return int(getattr(visual, "output_dim", 0) or visual.proj.shape[-1])

@@ -1,0 +1,118 @@
+"""The catalogue of CLIP models photoclip offers, and the identity every stored vector carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .resource import resource_path
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str  # what users type: --model KEY
+    arch: str  # open_clip architecture name, or "local-dir:<path>"
+    pretrained: str  # open_clip pretrained tag ("" for local-dir models)
+    download_mb: int
+    quality: str  # short, sourced quality note
+    speed: str  # measured here, see README
+    summary: str
+
+    @property
+    def is_local_dir(self) -> bool:
+        return self.arch.startswith("local-dir:")
+
+
+def tiny_shapes_dir() -> str:
+    """The bundled demo/test model: a tiny CLIP trained here on coloured shapes."""
+    return str(resource_path("models", "tiny-shapes"))
+
+
+DEFAULT_MODEL = "ViT-B-32-256"
+
+# Quality: text->image recall@1 on Crossmodal-3600 (Immich's multilingual table) where listed,
+# else ImageNet zero-shot top-1 from open_clip's results table. Speed: photos/s of the image
+# tower alone, fp32, this project's 2-core CPU, measured with random-weight twins
+# (bench/bench_models.py).
+MODELS: dict[str, ModelSpec] = {
+    spec.key: spec
+    for spec in (
+        ModelSpec(
+            key="ViT-B-32-256",
+            arch="ViT-B-32-256",
+            pretrained="datacomp_s34b_b86k",
+            download_mb=605,
+            quality="ImageNet zero-shot 72.8 %; the best CLIP/BPE model at ViT-B/32 cost",
+            speed="fast",
+            summary="Default. Same compute as ViT-B-32 with clearly better retrieval.",
+        ),
+        ModelSpec(
+            key="ViT-B-32",
+            arch="ViT-B-32",
+            pretrained="laion2b_s34b_b79k",
+            download_mb=605,
+            quality="Crossmodal-3600 recall 68.8; ImageNet zero-shot 66.6 %",
+            speed="fast",
+            summary="The classic LAION ViT-B/32.",
+        ),
+        ModelSpec(
+            key="ViT-B-32-openai",
+            arch="ViT-B-32",
+            pretrained="openai",
+            download_mb=605,
+            quality="Crossmodal-3600 recall 59.4; ImageNet zero-shot 63.3 %",
+            speed="fast",
+            summary="OpenAI's original CLIP.",
+        ),
+        ModelSpec(
+            key="ViT-B-16",
+            arch="ViT-B-16",
+            pretrained="datacomp_xl_s13b_b90k",
+            download_mb=599,
+            quality="ImageNet zero-shot 73.5 %; finer detail than B/32",
+            speed="about 4x slower than ViT-B-32",
+            summary="Sharper on small details; for machines with a GPU or patience.",
+        ),
+        ModelSpec(
+            key="ViT-L-14",
+            arch="ViT-L-14",
+            pretrained="datacomp_xl_s13b_b90k",
+            download_mb=1710,
+            quality="ImageNet zero-shot 79.2 %",
+            speed="about 15x slower than ViT-B-32",
+            summary="Best quality; practical with a GPU.",
+        ),
+        ModelSpec(
+            key="tiny-shapes",
+            arch="local-dir:" + tiny_shapes_dir(),
+            pretrained="",
+            download_mb=0,
+            quality="understands only coloured shapes",
+            speed="instant",
+            summary="Demo and test model trained here on generated shapes; not for photos.",
+        ),
+    )
+}
+
+
+def get_spec(key: str) -> ModelSpec:
+    try:
+        return MODELS[key]
+    except KeyError:
+        known = ", ".join(MODELS)
+        from .errors import PhotoclipError
+
+        raise PhotoclipError(f"Unknown model {key!r}. Choose one of: {known}.") from None
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What a vector was made with. Vectors of two identities are never ranked together."""
+
+    arch: str
+    pretrained: str
+    weights_sha256: str
+    dim: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.arch}|{self.pretrained}|{self.weights_sha256[:16]}|{self.dim}"

@@ -1,0 +1,367 @@
+"""Ranks the library against a query: text, an image, or an algebra of both.
+
+Vectors live in one normalised float32 matrix per model, loaded once and updated
+incrementally from the store; a query is one matrix-vector product plus ``argpartition``."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .embedder import Embedder
+from .errors import QueryError
+from .imaging import PhotoError, decode_photo
+from .scanner import is_photo_name
+from .store import Store
+
+# A photo is a strong match when its score is an outlier above the library's typical score
+# for this query: modified z-score (Iglewicz & Hoaglin) of at least 3.5.
+STRONG_Z = 3.5
+_MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class Term:
+    weight: float  # negative for "- term"
+    text: str | None = None
+    image: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.weight:+g}×{self.image or repr(self.text)}"
+
+
+_TOKEN = re.compile(r'(\d*\.?\d+:)?(?:"([^"]*)"|\'([^\']*)\')|(\S+)')
+_WEIGHT = re.compile(r"^(\d+(?:\.\d+)?|\.\d+):(.*)$", re.S)
+_PATHLIKE = re.compile(r"^(\./|\.\./|/|~|file://|[A-Za-z]:[\\/])")
+
+
+def parse_query(query: str) -> list[Term]:
+    """Split a query into weighted terms.
+
+    ``kids building a sandcastle``     one text term
+    ``beach - people + ./ref.jpg``      beach, minus people, plus an image
+    ``2:sunset + "a lighthouse"``       weights; quotes keep words (and + or -) together
+    ``dog -leash``                      a word with a leading minus starts a subtracted term
+    """
+    terms: list[Term] = []
+    sign = 1.0
+    words: list[tuple[str, bool]] = []  # (word, was quoted)
+
+    def flush() -> None:
+        nonlocal words, sign
+        if words:
+            terms.append(_make_term(sign, words))
+        words, sign = [], 1.0
+
+    for m in _TOKEN.finditer(query):
+        weight_prefix, quoted_text = (
+            m.group(1),
+            m.group(2) if m.group(2) is not None else m.group(3),
+        )
+        if weight_prefix:  # 2:"a lighthouse": the weight applies to the quoted words
+            words.append((f'{weight_prefix}"{quoted_text}"', False))
+            continue
+        quoted = m.group(4) is None
+        tok = quoted_text if quoted else m.group(4)
+        if not quoted:
+            if tok in ("+", "-"):
+                flush()
+                sign = -1.0 if tok == "-" else 1.0
+                continue
+            if len(tok) > 1 and tok[0] in "+-" and tok[1] not in "+-":
+                flush()
+                sign, tok = (-1.0 if tok[0] == "-" else 1.0), tok[1:]
+        words.append((tok, quoted))
+    flush()
+    if not terms:
+        raise QueryError("The search is empty. Describe what you're looking for.")
+    if all(t.weight <= 0 for t in terms):
+        raise QueryError("A search needs at least one thing to look for, not only things to "
+                         "leave out (for example: beach - people).")  # fmt: skip
+    return terms
+
+
+def _make_term(sign: float, words: list[tuple[str, bool]]) -> Term:
+    weight = 1.0
+    first, first_quoted = words[0]
+    m = None if first_quoted else _WEIGHT.match(first)
+    if m:
+        weight = float(m.group(1))
+        rest = m.group(2).strip("\"'")
+        words = ([(rest, True)] if rest else []) + words[1:]
+        if not words:
+            raise QueryError(f"The weight {m.group(1)}: needs something after it.")
+    text = " ".join(w for w, _ in words).strip()
+    if not text:
+        raise QueryError("The search has an empty part. Describe what you're looking for.")
+    single_bare = len(words) == 1 and not words[0][1]
+    if single_bare and (_PATHLIKE.match(text) or is_photo_name(text)):
+        path = os.path.expanduser(text.removeprefix("file://"))
+        if not os.path.isfile(path):
+            raise QueryError(f"The image {text} in the search can't be found.")
+        return Term(sign * weight, image=os.path.abspath(path))
+    return Term(sign * weight, text=text)
+
+
+@dataclass(frozen=True)
+class Filters:
+    folder_id: int | None = None
+    date_from: str | None = None  # "YYYY-MM-DD" (inclusive)
+    date_to: str | None = None
+    formats: tuple[str, ...] | None = None  # Pillow format names: "JPEG", "PNG", ...
+
+    @property
+    def active(self) -> bool:
+        return any((self.folder_id is not None, self.date_from, self.date_to, self.formats))
+
+
+@dataclass(frozen=True)
+class Hit:
+    photo_id: int
+    path: str
+    score: float
+    strong: bool
+    taken_at: str | None = None
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int  # photos ranked (after filters)
+    strong_count: int  # how many of all ranked photos are strong matches
+    threshold: float  # the score a strong match needs, for this query and library
+    offset: int = 0
+    terms: list[Term] = field(default_factory=list)
+
+
+class GrowableMatrix:
+    """Row-append with amortised O(1) growth (doubling), so indexing 100k photos doesn't copy
+    the whole matrix per batch."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._ids = np.zeros(1024, np.int64)
+        self._mat = np.zeros((1024, dim), np.float32)
+        self.n = 0
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids[: self.n]
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self._mat[: self.n]
+
+    def append(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        need = self.n + len(ids)
+        if need > len(self._ids):
+            cap = max(need, 2 * len(self._ids))
+            new_ids = np.zeros(cap, np.int64)
+            new_mat = np.zeros((cap, self.dim), np.float32)
+            new_ids[: self.n] = self.ids
+            new_mat[: self.n] = self.matrix
+            self._ids, self._mat = new_ids, new_mat
+        self._ids[self.n : need] = ids
+        self._mat[self.n : need] = rows
+        self.n = need
+
+    def keep(self, mask: np.ndarray) -> None:
+        kept = int(mask.sum())
+        self._ids[:kept] = self.ids[mask]
+        self._mat[:kept] = self.matrix[mask]
+        self.n = kept
+
+
+class VectorIndex:
+    """All vectors of one model, as a matrix kept in step with the store."""
+
+    def __init__(self, store: Store, model_id: int, dim: int) -> None:
+        self.store = store
+        self.model_id = model_id
+        self.dim = dim
+        self._rows = GrowableMatrix(dim)
+        self._last_id = 0
+        self._deletions = -1
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._rows.n
+
+    def refresh(self) -> None:
+        """Pick up vectors written since the last refresh, and drop deleted ones."""
+        with self._lock:
+            ids, mat, last = self.store.vectors_since(self.model_id, self._last_id, self.dim)
+            if len(ids):
+                replaced = np.isin(self._rows.ids, ids)
+                if replaced.any():
+                    self._rows.keep(~replaced)  # re-embedded photos: the new vector wins
+                self._rows.append(ids, mat)
+                self._last_id = last
+            deletions = self.store.vector_deletions()
+            if deletions != self._deletions:
+                if self._deletions >= 0 or self.store.vector_count(self.model_id) != self._rows.n:
+                    alive = self.store.vector_photo_ids(self.model_id)
+                    self._rows.keep(np.isin(self._rows.ids, alive))
+                self._deletions = deletions
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            return self._rows.ids, self._rows.matrix
+
+
+class Searcher:
+    """Search over one library with one model."""
+
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.model_id = store.model_id(embedder.identity)
+        self.index = VectorIndex(store, self.model_id, embedder.identity.dim)
+
+    # -- query vectors ---------------------------------------------------------------------
+
+    def query_vector(self, query: str | Sequence[Term]) -> np.ndarray:
+        terms = parse_query(query) if isinstance(query, str) else list(query)
+        total = np.zeros(self.embedder.identity.dim, np.float32)
+        texts = [t.text for t in terms if t.text is not None]
+        text_vecs = dict(zip(texts, self.embedder.encode_text(texts), strict=True)) if texts else {}
+        for t in terms:
+            vec = text_vecs[t.text] if t.text is not None else self._image_vector(str(t.image))
+            total += t.weight * vec
+        norm = float(np.linalg.norm(total))
+        if norm < 1e-6:
+            raise QueryError("The parts of this search cancel each other out.")
+        return total / norm
+
+    def _image_vector(self, path: str) -> np.ndarray:
+        pid = self.store.photo_id_for_path(path)
+        if pid is not None:
+            stored = self.store.vector_for_photo(pid, self.model_id)
+            if stored is not None:
+                return stored
+        try:
+            photo = decode_photo(path, self.embedder.image_size)
+        except PhotoError as exc:
+            raise QueryError(f"Couldn't use {os.path.basename(path)} in the search: {exc}") from exc
+        return self.embedder.encode_images([photo.image])[0]
+
+    # -- ranking ---------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str | Sequence[Term],
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        filters: Filters | None = None,
+        sort_by_date: bool = False,
+        exclude: Sequence[int] = (),
+    ) -> SearchResult:
+        qvec = self.query_vector(query)
+        result = self.rank(
+            qvec, limit=limit, offset=offset, filters=filters, sort_by_date=sort_by_date,
+            exclude=exclude,
+        )  # fmt: skip
+        result.terms = parse_query(query) if isinstance(query, str) else list(query)
+        return result
+
+    def similar(self, path: str, **kwargs: Any) -> SearchResult:
+        """Photos like the one at ``path`` (in the library or not); the photo itself is left
+        out of its own results."""
+        path = os.path.abspath(path)
+        pid = self.store.photo_id_for_path(path)
+        exclude = [pid] if pid is not None else []
+        term = Term(1.0, image=path)
+        if not os.path.isfile(path) and pid is None:
+            raise QueryError(f"The image {path} can't be found.")
+        return self.search([term], exclude=exclude, **kwargs)
+
+    def rank(
+        self,
+        qvec: np.ndarray,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        filters: Filters | None = None,
+        sort_by_date: bool = False,
+        exclude: Sequence[int] = (),
+    ) -> SearchResult:
+        self.index.refresh()
+        ids, mat = self.index.snapshot()
+        if filters is not None and filters.active:
+            allowed = self.store.filtered_photo_ids(
+                filters.folder_id, filters.date_from, filters.date_to, filters.formats
+            )
+            keep = np.isin(ids, allowed)
+            ids, mat = ids[keep], mat[keep]
+        if len(exclude):
+            keep = ~np.isin(ids, np.asarray(exclude, np.int64))
+            ids, mat = ids[keep], mat[keep]
+        n = len(ids)
+        if n == 0:
+            return SearchResult([], 0, 0, float("inf"), offset)
+        scores = mat @ qvec.astype(np.float32)
+        threshold = strong_threshold(scores)
+        strong = scores >= threshold
+        strong_count = int(strong.sum())
+        end = min(n, offset + limit)
+        if offset >= n:
+            order = np.zeros(0, np.int64)
+        elif sort_by_date:
+            order = self._date_order(ids, scores, strong)[offset:end]
+        else:
+            order = top_k(scores, end)[offset:end]
+        rows = {r["id"]: r for r in self.store.photos_by_id(ids[order].tolist())}
+        hits = [
+            Hit(int(ids[i]), rows[int(ids[i])]["path"], float(scores[i]), bool(strong[i]),
+                rows[int(ids[i])]["taken_at"])
+            for i in order
+            if int(ids[i]) in rows
+        ]  # fmt: skip
+        return SearchResult(hits, n, strong_count, float(threshold), offset)
+
+    def _date_order(self, ids: np.ndarray, scores: np.ndarray, strong: np.ndarray) -> np.ndarray:
+        """Strong matches newest first, then everything else by score."""
+        strong_idx = np.flatnonzero(strong)
+        dates = self.store.taken_at(ids[strong_idx].tolist())
+        strong_sorted = sorted(strong_idx, key=lambda i: dates.get(int(ids[i]), ""), reverse=True)
+        rest = np.flatnonzero(~strong)
+        rest = rest[np.argsort(-scores[rest], kind="stable")]
+        return np.concatenate([np.asarray(strong_sorted, np.int64), rest])
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first: O(n) selection, then sort only k."""
+    n = len(scores)
+    k = min(k, n)
+    if k <= 0:
+        return np.zeros(0, np.int64)
+    if k < n:
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(n)
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def strong_threshold(scores: np.ndarray) -> float:
+    """The score above which a photo stands out from the rest of the library for this query.
+
+    CLIP similarities have no absolute scale (they shift with the model, the prompt and the
+    library), so a fixed cut-off is wrong for most queries. Instead: the scores of unrelated
+    photos form the bulk of the distribution; a match is an outlier above it. The bulk's
+    centre and spread are taken robustly (median and MAD, which the matches themselves barely
+    move) and a photo is strong when its modified z-score is at least ``STRONG_Z``, the usual
+    outlier cut-off. A search where nothing stands out honestly has no strong matches."""
+    if len(scores) < 3:
+        return float(scores.min()) if len(scores) else float("inf")
+    med = float(np.median(scores))
+    mad = float(np.median(np.abs(scores - med))) * _MAD_TO_SIGMA
+    if mad < 1e-6:
+        return float(scores.max()) + 1.0 if float(scores.max()) - med < 1e-6 else med + 1e-6
+    return med + STRONG_Z * mad

@@ -1,0 +1,570 @@
+"""The library database: folders, photos, thumbnails and per-model vectors in one SQLite file.
+
+WAL mode, one connection per thread, schema version in ``PRAGMA user_version`` with ordered
+migrations (backed up first), and a single-writer lock so two processes never index the same
+library at once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from .errors import LibraryBusyError, StoreError
+from .models import ModelIdentity
+
+_SCHEMA_V1 = """
+CREATE TABLE folders (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    added_at REAL NOT NULL
+);
+CREATE TABLE photos (
+    id INTEGER PRIMARY KEY,
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    path TEXT NOT NULL UNIQUE,
+    fingerprint TEXT,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('indexed', 'error')),
+    error TEXT,
+    format TEXT,
+    width INTEGER,
+    height INTEGER,
+    taken_at TEXT,
+    taken_at_source TEXT,
+    camera TEXT,
+    latitude REAL,
+    longitude REAL,
+    indexed_at REAL NOT NULL
+);
+CREATE INDEX photos_folder ON photos(folder_id);
+CREATE INDEX photos_fingerprint ON photos(fingerprint);
+CREATE INDEX photos_taken ON photos(taken_at);
+CREATE TABLE models (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    arch TEXT NOT NULL,
+    pretrained TEXT NOT NULL,
+    weights_sha256 TEXT NOT NULL,
+    dim INTEGER NOT NULL
+);
+CREATE TABLE vectors (
+    id INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL,
+    UNIQUE (photo_id, model_id)
+);
+CREATE INDEX vectors_model ON vectors(model_id, id);
+CREATE TABLE thumbnails (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    jpeg BLOB NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL
+);
+CREATE TABLE scan_problems (
+    path TEXT PRIMARY KEY,
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    seen_at REAL NOT NULL
+);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('vector_deletions', 0);
+-- Lets an in-memory vector matrix notice deletions with one cheap read.
+CREATE TRIGGER vectors_deleted AFTER DELETE ON vectors BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'vector_deletions';
+END;
+"""
+
+# Ordered steps: MIGRATIONS[i] takes the schema from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: str
+    photo_count: int
+    problem_count: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    id: int
+    size: int
+    mtime_ns: int
+    status: str
+    fingerprint: str | None
+
+
+PHOTO_COLUMNS = (
+    "id, folder_id, path, size, mtime_ns, status, error, format, width, height, taken_at, "
+    "taken_at_source, camera, latitude, longitude"
+)
+
+
+def describe_sqlite_error(exc: sqlite3.Error, db_path: str | os.PathLike[str]) -> str:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return f"The library {db_path} is busy in another program. Close it and try again."
+    if "readonly" in text or "read-only" in text:
+        return f"The library {db_path} is read-only. Check the folder's permissions."
+    if "full" in text:
+        return f"The disk holding {db_path} is full. Free some space and try again."
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            f"The library {db_path} is damaged. Move it aside (photoclip will start a new "
+            "one and re-index your folders), or restore a backup."
+        )
+    if "unable to open" in text:
+        return (
+            f"The library {db_path} can't be opened. Check that its folder exists and is writable."
+        )
+    return f"The library {db_path} couldn't be used: {exc}."
+
+
+class Store:
+    """Thread-safe handle on one library database. Each thread gets its own connection."""
+
+    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+        self.path = Path(db_path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Photoclip can't create its library folder {self.path.parent}: "
+                f"{exc.strerror or exc}."
+            ) from exc
+        with self._translate():
+            self._migrate(self.conn)
+
+    # -- connections -----------------------------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._translate():
+                conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self.conn)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite_error(exc, self.path)) from exc
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing: commits on success, rolls back on any exception."""
+        conn = self.conn
+        with self._translate():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(describe_sqlite_error(exc, self.path)) from exc
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The library {self.path} was written by a newer photoclip (schema "
+                f"{version}; this version knows up to {SCHEMA_VERSION}). Update photoclip, "
+                "or use another library with --library."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if version > 0:
+            self.backup(self.path.with_name(f"{self.path.name}.v{version}.{int(time.time())}.bak"))
+        for step in range(version, SCHEMA_VERSION):
+            # executescript() commits first; wrap each step so it applies whole or not at all.
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
+            )
+
+    def backup(self, dest: str | os.PathLike[str]) -> Path:
+        """A consistent copy of the database (SQLite's online backup), even while in use."""
+        dest = Path(dest)
+        with self._translate():
+            target = sqlite3.connect(dest)
+            try:
+                self.conn.backup(target)
+            finally:
+                target.close()
+        return dest
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- the single-writer lock ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Held while indexing; a second writer (another process) gets ``LibraryBusyError``."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                _lock_file(fd)
+            except OSError as exc:
+                raise LibraryBusyError(
+                    "Another photoclip is already indexing this library. Let it finish, or "
+                    "close it and try again."
+                ) from exc
+            try:
+                yield
+            finally:
+                _unlock_file(fd)
+        finally:
+            os.close(fd)
+
+    # -- settings --------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+
+    # -- folders ---------------------------------------------------------------------------
+
+    def folders(self) -> list[Folder]:
+        rows = self.conn.execute(
+            """
+            SELECT f.id, f.path,
+                   (SELECT COUNT(*) FROM photos p WHERE p.folder_id = f.id
+                                                    AND p.status = 'indexed'),
+                   (SELECT COUNT(*) FROM photos p WHERE p.folder_id = f.id
+                                                    AND p.status = 'error')
+                 + (SELECT COUNT(*) FROM scan_problems s WHERE s.folder_id = f.id)
+            FROM folders f ORDER BY f.path
+            """
+        ).fetchall()
+        return [Folder(*row) for row in rows]
+
+    def add_folder(self, path: str) -> int:
+        """Add a library folder. A folder inside one already in the library is covered by it;
+        a folder that contains library folders absorbs them (their photos are kept)."""
+        path = os.path.abspath(path)
+        with self.transaction() as conn:
+            for fid, fpath in conn.execute("SELECT id, path FROM folders").fetchall():
+                if fpath == path or _is_inside(path, fpath):
+                    return int(fid)
+            cur = conn.execute(
+                "INSERT INTO folders (path, added_at) VALUES (?, ?)", (path, time.time())
+            )
+            new_id = int(cur.lastrowid or 0)
+            for fid, fpath in conn.execute(
+                "SELECT id, path FROM folders WHERE id != ?", (new_id,)
+            ).fetchall():
+                if _is_inside(fpath, path):
+                    conn.execute(
+                        "UPDATE photos SET folder_id = ? WHERE folder_id = ?", (new_id, fid)
+                    )
+                    conn.execute(
+                        "UPDATE scan_problems SET folder_id = ? WHERE folder_id = ?", (new_id, fid)
+                    )
+                    conn.execute("DELETE FROM folders WHERE id = ?", (fid,))
+            return new_id
+
+    def remove_folder(self, path_or_id: str | int) -> int:
+        """Forget a folder and its photos' index entries. The photos themselves are untouched.
+        Returns how many photos were forgotten."""
+        with self.transaction() as conn:
+            if isinstance(path_or_id, int):
+                row = conn.execute("SELECT id FROM folders WHERE id = ?", (path_or_id,)).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT id FROM folders WHERE path = ?", (os.path.abspath(path_or_id),)
+                ).fetchone()
+            if row is None:
+                return 0
+            n = conn.execute("SELECT COUNT(*) FROM photos WHERE folder_id = ?", row).fetchone()[0]
+            conn.execute("DELETE FROM folders WHERE id = ?", row)
+            return int(n)
+
+    # -- models ----------------------------------------------------------------------------
+
+    def model_id(self, identity: ModelIdentity) -> int:
+        row = self.conn.execute("SELECT id FROM models WHERE key = ?", (identity.key,)).fetchone()
+        if row:
+            return int(row[0])
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO models (key, arch, pretrained, weights_sha256, dim) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (identity.key, identity.arch, identity.pretrained, identity.weights_sha256,
+                 identity.dim),
+            )  # fmt: skip
+            if cur.lastrowid and cur.rowcount:
+                return int(cur.lastrowid)
+        return self.model_id(identity)
+
+    # -- photos ----------------------------------------------------------------------------
+
+    def known_files(self, folder_id: int) -> dict[str, KnownFile]:
+        rows = self.conn.execute(
+            "SELECT path, id, size, mtime_ns, status, fingerprint FROM photos WHERE folder_id = ?",
+            (folder_id,),
+        )
+        return {r[0]: KnownFile(*r[1:]) for r in rows}
+
+    def photo_ids_without_vector(self, model_id: int, folder_id: int) -> set[int]:
+        rows = self.conn.execute(
+            """SELECT p.id FROM photos p
+               WHERE p.folder_id = ? AND p.status = 'indexed' AND NOT EXISTS (
+                   SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = ?)""",
+            (folder_id, model_id),
+        )
+        return {r[0] for r in rows}
+
+    def photo(self, photo_id: int) -> dict[str, Any] | None:
+        rows = self.photos_by_id([photo_id])
+        return rows[0] if rows else None
+
+    def photos_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Rows for ``ids``, in the order given (missing ids are dropped)."""
+        if not len(ids):
+            return []
+        found: dict[int, dict[str, Any]] = {}
+        cols = [c.strip() for c in PHOTO_COLUMNS.split(",")]
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            chunk = [int(i) for i in ids[start : start + 900]]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT {PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk
+            ):
+                found[row[0]] = dict(zip(cols, row, strict=True))
+        return [found[int(i)] for i in ids if int(i) in found]
+
+    def photo_id_for_path(self, path: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM photos WHERE path = ?", (os.path.abspath(path),)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def list_photo_ids(
+        self,
+        *,
+        folder_id: int | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        formats: Sequence[str] | None = None,
+        newest_first: bool = True,
+    ) -> list[int]:
+        """Indexed photos matching the filters, ordered by date taken."""
+        where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT id FROM photos WHERE {where} ORDER BY taken_at {order}, path {order}"
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def taken_at(self, ids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 900):
+            chunk = [int(i) for i in ids[start : start + 900]]
+            marks = ",".join("?" * len(chunk))
+            for pid, taken in self.conn.execute(
+                f"SELECT id, taken_at FROM photos WHERE id IN ({marks})", chunk
+            ):
+                out[pid] = taken or ""
+        return out
+
+    def thumbnail(self, photo_id: int) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT jpeg FROM thumbnails WHERE photo_id = ?", (photo_id,)
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def problems(self) -> list[Problem]:
+        rows = self.conn.execute(
+            """SELECT path, error FROM photos WHERE status = 'error'
+               UNION ALL SELECT path, reason FROM scan_problems
+               ORDER BY 1"""
+        ).fetchall()
+        return [Problem(p, r) for p, r in rows]
+
+    def counts(self) -> dict[str, int]:
+        c = self.conn
+        return {
+            "folders": c.execute("SELECT COUNT(*) FROM folders").fetchone()[0],
+            "indexed": c.execute("SELECT COUNT(*) FROM photos WHERE status='indexed'").fetchone()[
+                0
+            ],
+            "problems": c.execute("SELECT COUNT(*) FROM photos WHERE status='error'").fetchone()[0]
+            + c.execute("SELECT COUNT(*) FROM scan_problems").fetchone()[0],
+            "vectors": c.execute("SELECT COUNT(*) FROM vectors").fetchone()[0],
+        }
+
+    def vector_count(self, model_id: int) -> int:
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM vectors WHERE model_id = ?", (model_id,)
+            ).fetchone()[0]
+        )
+
+    def vector_deletions(self) -> int:
+        return int(
+            self.conn.execute(
+                "SELECT value FROM counters WHERE name = 'vector_deletions'"
+            ).fetchone()[0]
+        )
+
+    def vectors_since(
+        self, model_id: int, after_id: int, dim: int
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Vectors of ``model_id`` stored after row ``after_id``: (photo ids, matrix, last id)."""
+        rows = self.conn.execute(
+            "SELECT id, photo_id, vector FROM vectors WHERE model_id = ? AND id > ? ORDER BY id",
+            (model_id, after_id),
+        ).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, dim), np.float32), after_id
+        ids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        mat = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), dim)
+        return ids, mat, int(rows[-1][0])
+
+    def vector_photo_ids(self, model_id: int) -> np.ndarray:
+        rows = self.conn.execute("SELECT photo_id FROM vectors WHERE model_id = ?", (model_id,))
+        return np.fromiter((r[0] for r in rows), np.int64)
+
+    def vector_for_photo(self, photo_id: int, model_id: int) -> np.ndarray | None:
+        row = self.conn.execute(
+            "SELECT vector FROM vectors WHERE photo_id = ? AND model_id = ?", (photo_id, model_id)
+        ).fetchone()
+        return np.frombuffer(row[0], np.float32).copy() if row else None
+
+    def filtered_photo_ids(
+        self,
+        folder_id: int | None,
+        date_from: str | None,
+        date_to: str | None,
+        formats: Sequence[str] | None,
+    ) -> np.ndarray:
+        where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
+        rows = self.conn.execute(f"SELECT id FROM photos WHERE {where}", args)
+        return np.fromiter((r[0] for r in rows), np.int64)
+
+    # -- writing a batch of indexing results -----------------------------------------------
+
+    def upsert_photo(self, conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+        """Insert or update one photo row by path (inside a caller's transaction)."""
+        cols = list(row)
+        marks = ",".join("?" * len(cols))
+        updates = ",".join(f"{c}=excluded.{c}" for c in cols if c != "path")
+        conn.execute(
+            f"INSERT INTO photos ({','.join(cols)}) VALUES ({marks}) "
+            f"ON CONFLICT(path) DO UPDATE SET {updates}",
+            [row[c] for c in cols],
+        )
+        found = conn.execute("SELECT id FROM photos WHERE path = ?", (row["path"],)).fetchone()
+        return int(found[0])
+
+
+def photo_filter_sql(
+    folder_id: int | None,
+    date_from: str | None,
+    date_to: str | None,
+    formats: Sequence[str] | None,
+) -> tuple[str, list[Any]]:
+    clauses = ["status = 'indexed'"]
+    args: list[Any] = []
+    if folder_id is not None:
+        clauses.append("folder_id = ?")
+        args.append(folder_id)
+    if date_from:
+        clauses.append("taken_at >= ?")
+        args.append(date_from)
+    if date_to:
+        # An inclusive day: "2024-06-30" covers everything that day.
+        clauses.append("taken_at <= ?")
+        args.append(date_to + ("T23:59:59" if len(date_to) == 10 else ""))
+    if formats:
+        clauses.append(f"format IN ({','.join('?' * len(formats))})")
+        args.extend(f.upper() for f in formats)
+    return " AND ".join(clauses), args
+
+
+def _is_inside(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows
+    import msvcrt
+
+    def _lock_file(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock_file(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock_file(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock_file(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
