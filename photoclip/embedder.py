@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 import threading
 from collections import OrderedDict
@@ -292,20 +293,26 @@ def load_embedder(
     torch.set_num_threads(threads or default_threads())
     dev = choose_device(device)
     prec = choose_precision(dev, precision)
-    if spec.is_local_dir and not weights:
-        clip, _, preprocess = open_clip.create_model_and_transforms(spec.arch, device=dev)
-        tokenizer = open_clip.get_tokenizer(spec.arch)
-    else:
-        try:
+    try:
+        if spec.is_local_dir:
+            clip, _, preprocess = open_clip.create_model_and_transforms(spec.arch, device=dev)
+            if weights:  # the user's own weights for this architecture
+                open_clip.load_checkpoint(clip, resolved.path, weights_only=True, device=dev)
+        else:
             clip, _, preprocess = open_clip.create_model_and_transforms(
                 spec.arch, pretrained=resolved.path, device=dev, weights_only=True
             )
-        except RuntimeError as exc:  # state dict of another architecture
-            raise ModelUnavailableError(
-                f"The weights in {resolved.path} don't fit the {spec.arch} architecture "
-                f"({str(exc).splitlines()[0]})."
-            ) from exc
-        tokenizer = open_clip.get_tokenizer(spec.arch)
+    except pickle.UnpicklingError as exc:
+        raise ModelUnavailableError(
+            f"{resolved.path} isn't a file of plain weights (it holds other Python objects), "
+            "so photoclip won't load it. Use a .safetensors file or a plain state dict."
+        ) from exc
+    except (RuntimeError, KeyError, ValueError) as exc:  # weights of another architecture
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelUnavailableError(
+            f"The weights in {resolved.path} don't fit the {spec.key} model ({first_line})."
+        ) from exc
+    tokenizer = open_clip.get_tokenizer(spec.arch)
     clip.eval()
     if prec == "fp16" and dev != "cpu":
         clip = clip.half()

@@ -3,9 +3,11 @@ all from a single read of the file. Failures become ``PhotoError`` with a readab
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,10 +69,17 @@ def decode_photo(
         raise PhotoError(describe_os_error(exc)) from exc
     if size == 0:
         raise PhotoError("The file is empty (0 bytes).")
+    with _photo_errors():
+        return _decode(path, max(model_size, thumb_size), thumb_size)
+
+
+@contextlib.contextmanager
+def _photo_errors() -> Iterator[None]:
+    """Turn what Pillow raises on a missing, unreadable or malformed file into PhotoError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # EXIF/ICC chatter on odd files is not a failure
-            return _decode(path, max(model_size, thumb_size), thumb_size)
+            yield
     except PhotoError:
         raise
     except OSError as exc:
@@ -273,7 +282,7 @@ def _gps_degrees(value: object, ref: object) -> float | None:
 
 def open_for_display(path: str, max_side: int | None = None) -> Image.Image:
     """Full decode for the viewer, EXIF-rotated, RGB. Raises ``PhotoError``."""
-    try:
+    with _photo_errors():
         with Image.open(path) as im:
             if max_side and im.format == "JPEG":
                 im.draft("RGB", (max_side, max_side))
@@ -284,5 +293,3 @@ def open_for_display(path: str, max_side: int | None = None) -> Image.Image:
         if max_side and max(rgb.size) > max_side:
             rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         return rgb
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-        raise PhotoError(_describe_decode_failure(exc)) from exc

@@ -111,7 +111,7 @@ def fingerprint(path: str, size: int | None = None) -> str:
             size = os.fstat(f.fileno()).st_size
         h.update(size.to_bytes(8, "little"))
         h.update(f.read(FINGERPRINT_CHUNK))
-        if size > 2 * FINGERPRINT_CHUNK:
+        if size > FINGERPRINT_CHUNK:  # the tail, overlapping the head in a small file
             f.seek(-FINGERPRINT_CHUNK, os.SEEK_END)
             h.update(f.read(FINGERPRINT_CHUNK))
     return h.hexdigest()

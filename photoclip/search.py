@@ -37,7 +37,7 @@ class Term:
 
 
 _TOKEN = re.compile(r'(\d*\.?\d+:)?(?:"([^"]*)"|\'([^\']*)\')|(\S+)')
-_WEIGHT = re.compile(r"^(\d+(?:\.\d+)?|\.\d+):(.*)$", re.S)
+_WEIGHT = re.compile(r"^(\d+(?:\.\d+)?|\.\d+):(?!\d)(.*)$", re.S)  # not "10:30"
 _PATHLIKE = re.compile(r"^(\./|\.\./|/|~|file://|[A-Za-z]:[\\/])")
 
 
@@ -342,11 +342,16 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     k = min(k, n)
     if k <= 0:
         return np.zeros(0, np.int64)
+    part = np.arange(n)
     if k < n:
-        part = np.argpartition(-scores, k - 1)[:k]
-    else:
-        part = np.arange(n)
-    return part[np.argsort(-scores[part], kind="stable")]
+        # argpartition picks any of the scores equal to the k-th; take those by position, so
+        # equal scores (duplicate photos) rank alike whatever k is and pages never overlap.
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        if not np.isnan(kth):
+            above = np.flatnonzero(scores > kth)
+            ties = np.flatnonzero(scores == kth)[: k - len(above)]
+            part = np.sort(np.concatenate([above, ties]))
+    return part[np.argsort(-scores[part], kind="stable")][:k]
 
 
 def strong_threshold(scores: np.ndarray) -> float:

@@ -60,7 +60,9 @@ CREATE TABLE models (
     dim INTEGER NOT NULL
 );
 CREATE TABLE vectors (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: ids never come back after a delete, so "rows after id N" finds every
+    -- vector written since N (VectorIndex.refresh relies on it).
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
     model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
     vector BLOB NOT NULL,
@@ -163,8 +165,12 @@ class Store:
                 f"Photoclip can't create its library folder {self.path.parent}: "
                 f"{exc.strerror or exc}."
             ) from exc
-        with self._translate():
-            self._migrate(self.conn)
+        try:
+            with self._translate():
+                self._migrate(self.conn)
+        except BaseException:
+            self.close()  # a refused library must not stay open, nor locked mid-migration
+            raise
 
     # -- connections -----------------------------------------------------------------------
 
@@ -174,9 +180,12 @@ class Store:
         if conn is None:
             with self._translate():
                 conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA foreign_keys=ON")
+                try:
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute("PRAGMA foreign_keys=ON")
+                except sqlite3.Error:
+                    conn.close()  # e.g. not a database: don't keep the file open
+                    raise
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
@@ -231,6 +240,13 @@ class Store:
                 f"{version}; this version knows up to {SCHEMA_VERSION}). Update photoclip, "
                 "or use another library with --library."
             )
+        if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(
+                f"{self.path} is another program's database, not a photoclip library. "
+                "Choose a new file or an empty folder with --library."
+            )
+        # Only now that the file is known to be ours: WAL is a persistent property of it.
+        conn.execute("PRAGMA journal_mode=WAL")
         if version == SCHEMA_VERSION:
             return
         if version > 0:
@@ -419,6 +435,43 @@ class Store:
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT id FROM photos WHERE {where} ORDER BY taken_at {order}, path {order}"
         return [r[0] for r in self.conn.execute(sql, args)]
+
+    def photo_page(
+        self,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 500,
+        folder_id: int | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        formats: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Indexed photos newest first (the order of ``list_photo_ids``), one page at a time.
+
+        ``after`` is the (taken_at, path) of the last photo already shown: keyset paging, so
+        photos indexed between two pages neither repeat nor shift the next page."""
+        where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
+        if after is not None:
+            where += " AND (COALESCE(taken_at, ''), path) < (?, ?)"
+            args.extend(after)
+        rows = self.conn.execute(
+            f"SELECT id, path, COALESCE(taken_at, ''), folder_id FROM photos WHERE {where} "
+            "ORDER BY taken_at DESC, path DESC LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+        return [{"id": r[0], "path": r[1], "taken_at": r[2], "folder_id": r[3]} for r in rows]
+
+    def count_photos(
+        self,
+        folder_id: int | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        formats: Sequence[str] | None = None,
+    ) -> int:
+        """How many indexed photos match the filters."""
+        where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
+        row = self.conn.execute(f"SELECT COUNT(*) FROM photos WHERE {where}", args).fetchone()
+        return int(row[0])
 
     def taken_at(self, ids: Sequence[int]) -> dict[int, str]:
         out: dict[int, str] = {}

@@ -1,0 +1,120 @@
+"""Shared fixtures: the tiny CLIP trained here, generated shape photos, real sample photos,
+and a random-weight twin of the default model in a private Hugging Face cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".cache"
+PILLOW_IMAGES = CACHE / "pillow-sdist" / "images"
+
+# Never touch the network or the user's real model cache from tests.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_CACHE", str(CACHE / "hf"))
+os.environ.pop("PHOTOCLIP_WEIGHTS", None)
+os.environ.pop("PHOTOCLIP_LIBRARY", None)
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder():
+    """The tiny shapes CLIP, loaded through the production loader (fp32, 1 thread keeps
+    results bit-stable)."""
+    from photoclip.embedder import load_embedder
+    from photoclip.models import tiny_shapes_dir
+
+    weights = Path(tiny_shapes_dir()) / "open_clip_model.safetensors"
+    assert weights.is_file(), f"the trained tiny model is missing: {weights}"
+    return load_embedder("tiny-shapes", device="cpu", precision="fp32", allow_download=False)
+
+
+@pytest.fixture(scope="session")
+def shapes_dir(tmp_path_factory) -> Path:
+    """240 held-out photo-sized JPEGs of coloured shapes (seed differs from training's)."""
+    from tools.shapes import write_library
+
+    root = tmp_path_factory.mktemp("shapes")
+    write_library(root, 240, seed=20261128)
+    return root
+
+
+@pytest.fixture(scope="session")
+def shapes_manifest(shapes_dir) -> dict[str, dict]:
+    """Absolute path -> {colour, shape, background}."""
+    entries = json.loads((shapes_dir / "manifest.json").read_text())
+    return {str((shapes_dir / e["path"]).resolve()): e for e in entries}
+
+
+@pytest.fixture
+def small_shapes_dir(tmp_path) -> Path:
+    """A fresh folder of 40 shape photos the test may change."""
+    from tools.shapes import write_library
+
+    root = tmp_path / "photos"
+    write_library(root, 40, seed=7, min_side=300, max_side=700)
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_photos(tmp_path_factory) -> Path:
+    """Real photographs from scikit-image, as JPEG/PNG files in nested folders."""
+    from PIL import Image
+    from skimage import data
+
+    root = tmp_path_factory.mktemp("samples")
+    names = [
+        "astronaut",
+        "coffee",
+        "chelsea",
+        "rocket",
+        "cat",
+        "camera",
+        "horse",
+        "hubble_deep_field",
+    ]
+    for i, name in enumerate(names):
+        arr = getattr(data, name)()
+        img = Image.fromarray(arr).convert("RGB")
+        sub = root / ("trip" if i % 2 else "home")
+        sub.mkdir(exist_ok=True)
+        img.save(sub / f"{name}.{'jpg' if i % 3 else 'png'}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def twin_cache() -> Path:
+    """A random-weight twin of the default model where the real loader looks for it."""
+    from photoclip.models import DEFAULT_MODEL
+    from tools.random_twin import make_twin
+
+    cache = Path(os.environ["HF_HUB_CACHE"])
+    make_twin(DEFAULT_MODEL, cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def pillow_images() -> Path:
+    assert PILLOW_IMAGES.is_dir(), (
+        f"Pillow's test images are missing ({PILLOW_IMAGES}); `make test-data` fetches them"
+    )
+    return PILLOW_IMAGES
+
+
+@pytest.fixture
+def library(tmp_path):
+    """A fresh, real library database in a temp folder."""
+    from photoclip.store import Store
+
+    store = Store(tmp_path / "lib" / "library.db")
+    yield store
+    store.close()
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
