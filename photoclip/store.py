@@ -251,11 +251,17 @@ class Store:
             return
         if version > 0:
             self.backup(self.path.with_name(f"{self.path.name}.v{version}.{int(time.time())}.bak"))
-        for step in range(version, SCHEMA_VERSION):
-            # executescript() commits first; wrap each step so it applies whole or not at all.
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
-            )
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for step in range(version, SCHEMA_VERSION):
+                _execute_script(conn, MIGRATIONS[step])
+                conn.execute(f"PRAGMA user_version = {step + 1}")
+        except BaseException:
+            conn.rollback()  # every step applies whole or not at all
+            raise
+        conn.commit()
 
     def backup(self, dest: str | os.PathLike[str]) -> Path:
         """A consistent copy of the database (SQLite's online backup), even while in use."""
@@ -573,6 +579,19 @@ class Store:
         )
         found = conn.execute("SELECT id FROM photos WHERE path = ?", (row["path"],)).fetchone()
         return int(found[0])
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a multi-statement script inside the caller's transaction (``executescript``
+    would commit first)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        conn.execute(statement)
 
 
 def photo_filter_sql(

@@ -526,3 +526,23 @@ def test_another_programs_database_is_refused_untouched(tmp_path):
     with pytest.raises(StoreError, match="another program's database"):
         Store(db)
     assert db.read_bytes() == before
+
+
+def test_processes_opening_a_new_library_at_once_all_succeed(tmp_path):
+    import subprocess
+    import sys
+
+    from photoclip.store import SCHEMA_VERSION, Store
+
+    db = tmp_path / "fresh" / "library.db"
+    code = f"from photoclip.store import Store; Store({str(db)!r}).close()"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    store = Store(db)
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0] == 1
+    store.close()
