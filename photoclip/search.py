@@ -20,9 +20,11 @@ from .imaging import PhotoError, decode_photo
 from .scanner import is_photo_name
 from .store import Store
 
-# A photo is a strong match when its score is an outlier above the library's typical score
-# for this query: modified z-score (Iglewicz & Hoaglin) of at least 3.5.
+# Strong matches: outliers above the library's typical score for the query (modified z-score
+# of Iglewicz & Hoaglin >= 3.5), or within half a bulk standard deviation of the best photo.
+# See strong_threshold(); measured on the tiny model in tests/e2e/test_retrieval.py.
 STRONG_Z = 3.5
+NEAR_TOP_Z = 0.5
 _MAD_TO_SIGMA = 1.4826
 
 
@@ -355,18 +357,23 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def strong_threshold(scores: np.ndarray) -> float:
-    """The score above which a photo stands out from the rest of the library for this query.
+    """The score a photo needs to count as a strong match for this query in this library.
 
-    CLIP similarities have no absolute scale (they shift with the model, the prompt and the
-    library), so a fixed cut-off is wrong for most queries. Instead: the scores of unrelated
-    photos form the bulk of the distribution; a match is an outlier above it. The bulk's
-    centre and spread are taken robustly (median and MAD, which the matches themselves barely
-    move) and a photo is strong when its modified z-score is at least ``STRONG_Z``, the usual
-    outlier cut-off. A search where nothing stands out honestly has no strong matches."""
+    CLIP similarities have no absolute scale (they shift with the model, the wording and the
+    library), so a fixed cut-off is wrong for most queries. Instead, the scores of unrelated
+    photos form the bulk of the distribution, measured robustly (median and MAD, which a few
+    matches barely move), and scores are read in that bulk's standard deviations (modified
+    z-scores). A photo is strong when it is an outlier by the usual rule, z >= ``STRONG_Z``;
+    or, when even the best photo isn't that far out, when it scores within ``NEAR_TOP_Z`` of
+    the best. So the strong block is never empty, and in a library of near-misses (same
+    colour, wrong shape) it holds the photos that match as well as the best one does."""
     if len(scores) < 3:
         return float(scores.min()) if len(scores) else float("inf")
     med = float(np.median(scores))
     mad = float(np.median(np.abs(scores - med))) * _MAD_TO_SIGMA
-    if mad < 1e-6:
-        return float(scores.max()) + 1.0 if float(scores.max()) - med < 1e-6 else med + 1e-6
-    return med + STRONG_Z * mad
+    top = float(scores.max())
+    if mad < 1e-9:  # a flat bulk: anything above it stands out infinitely far
+        above = scores[scores > med]
+        return float(above.min()) if above.size else top
+    z_top = (top - med) / mad
+    return med + min(STRONG_Z, z_top - NEAR_TOP_Z) * mad
