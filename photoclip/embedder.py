@@ -13,8 +13,8 @@ import pickle
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -299,9 +299,10 @@ def load_embedder(
             if weights:  # the user's own weights for this architecture
                 open_clip.load_checkpoint(clip, resolved.path, weights_only=True, device=dev)
         else:
-            clip, _, preprocess = open_clip.create_model_and_transforms(
-                spec.arch, pretrained=resolved.path, device=dev, weights_only=True
-            )
+            with _skip_random_init():  # every weight is overwritten by the strict load below
+                clip, _, preprocess = open_clip.create_model_and_transforms(
+                    spec.arch, pretrained=resolved.path, device=dev, weights_only=True
+                )
     except pickle.UnpicklingError as exc:
         raise ModelUnavailableError(
             f"{resolved.path} isn't a file of plain weights (it holds other Python objects), "
@@ -324,6 +325,23 @@ def load_embedder(
         dim=dim,
     )
     return Embedder(spec, clip, preprocess, tokenizer, identity, dev, prec)
+
+
+@contextmanager
+def _skip_random_init() -> Iterator[None]:
+    """Make torch.nn.init's fillers no-ops while a model is built only to receive a strict
+    state-dict load: random initialisation of a ViT-B costs about a second of start-up."""
+    import torch
+
+    names = [n for n in dir(torch.nn.init) if n.endswith("_") and not n.startswith("_")]
+    saved = {n: getattr(torch.nn.init, n) for n in names}
+    for n in names:
+        setattr(torch.nn.init, n, lambda tensor, *args, **kwargs: tensor)
+    try:
+        yield
+    finally:
+        for n, fn in saved.items():
+            setattr(torch.nn.init, n, fn)
 
 
 def _identity_arch(spec: ModelSpec) -> str:
