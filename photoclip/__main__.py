@@ -10,7 +10,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     from .cli import COMMANDS
 
-    if args and (args[0] in COMMANDS or args[0].startswith("-")):
+    app_option = args and args[0].split("=", 1)[0] in ("--library", "--model", "--weights")
+    if args and (args[0] in COMMANDS or (args[0].startswith("-") and not app_option)):
         from .cli import main as cli_main
 
         return cli_main(args)

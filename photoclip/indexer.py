@@ -170,7 +170,8 @@ class Indexer:
             needs_vector = self.store.photo_ids_without_vector(model_id, folder_id)
             problems: list[tuple[str, str]] = []
             seen: set[str] = set()
-            for entry in walk(root, stop=stop, on_error=lambda p, r: problems.append((p, r))):
+            record = problems.append
+            for entry in walk(root, stop=stop, on_error=lambda p, r, rec=record: rec((p, r))):
                 seen.add(entry.path)
                 report.scanned += 1
                 if report.scanned % 500 == 0:

@@ -457,14 +457,24 @@ class Store:
         ``after`` is the (taken_at, path) of the last photo already shown: keyset paging, so
         photos indexed between two pages neither repeat nor shift the next page."""
         where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
-        if after is not None:
-            where += " AND (COALESCE(taken_at, ''), path) < (?, ?)"
-            args.extend(after)
-        rows = self.conn.execute(
-            f"SELECT id, path, COALESCE(taken_at, ''), folder_id FROM photos WHERE {where} "
-            "ORDER BY taken_at DESC, path DESC LIMIT ?",
-            [*args, limit],
-        ).fetchall()
+        order = "ORDER BY taken_at DESC, path DESC LIMIT ?"
+        cols = "SELECT id, path, COALESCE(taken_at, ''), folder_id FROM photos WHERE"
+        rows: list[Any] = []
+        if after is None or after[0]:
+            # A row-value bound on the plain columns lets SQLite walk the taken_at index.
+            dated = (
+                " AND taken_at IS NOT NULL" if after is None else " AND (taken_at, path) < (?, ?)"
+            )
+            bound = [] if after is None else list(after)
+            rows = self.conn.execute(
+                f"{cols} {where}{dated} {order}", [*args, *bound, limit]
+            ).fetchall()
+        if len(rows) < limit:  # undated photos (none, normally) sort last
+            undated = " AND taken_at IS NULL" + (" AND path < ?" if after and not after[0] else "")
+            bound = [after[1]] if after and not after[0] else []
+            rows += self.conn.execute(
+                f"{cols} {where}{undated} {order}", [*args, *bound, limit - len(rows)]
+            ).fetchall()
         return [{"id": r[0], "path": r[1], "taken_at": r[2], "folder_id": r[3]} for r in rows]
 
     def count_photos(

@@ -1,0 +1,213 @@
+"""The window's side of the library: adding and removing folders, the sidebar's counts, and
+what the user sees of background indexing (progress, pause, cancel, results, failures)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from . import format as fmt
+from . import library_ops
+from .sidebar import PROBLEMS
+from .tasks import run_task
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+REFRESH_MS = 700
+
+
+class LibraryController(QObject):
+    refreshed = Signal()
+    indexingFinished = Signal(object)  # indexer.IndexReport
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.store = window.store
+        self.worker = window.services.index_worker
+        self.folder_count = 0
+        self.photo_count = 0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._on_timer)
+        self._pending = False
+        self._search_refresh = QTimer(self)
+        self._search_refresh.setSingleShot(True)
+        self._search_refresh.setInterval(REFRESH_MS)
+        self._search_refresh.timeout.connect(window.refresh_search_if_untouched)
+        worker = self.worker
+        worker.started.connect(self._on_started)
+        worker.progress.connect(window.index_status.update_progress)
+        worker.batchIndexed.connect(self._on_batch)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.idle.connect(window.index_status.stopped)
+        window.index_status.pauseToggled.connect(self._on_pause)
+        window.index_status.cancelClicked.connect(self.cancel_indexing)
+        window.problems.retryClicked.connect(self._retry_problems)
+        window.watcher.folderChanged.connect(lambda root: self.worker.request([root]))
+
+    # -- the sidebar's summary -------------------------------------------------------------
+
+    def refresh(self) -> None:
+        run_task(library_ops.summary, self.store, on_done=self._on_summary)
+        if self.window.sidebar.current().kind == PROBLEMS:
+            run_task(self.store.problems, on_done=self.window.problems.set_problems)
+
+    def refresh_soon(self) -> None:
+        """At most one refresh per REFRESH_MS while photos pour in: the first at once, the
+        last when the interval is over."""
+        if self._timer.isActive():
+            self._pending = True
+        else:
+            self._pending = False
+            self.refresh()
+            self._timer.start()
+
+    def _on_timer(self) -> None:
+        if self._pending:
+            self._pending = False
+            self.refresh()
+            self._timer.start()
+
+    def _on_summary(self, summary: library_ops.Summary) -> None:
+        self.folder_count = len(summary.folders)
+        self.photo_count = summary.indexed
+        self.window.sidebar.set_folders(summary.folders, summary.indexed, summary.problems)
+        self.window.watcher.set_roots(f.path for f in summary.folders)
+        self.window.update_stack()
+        self.refreshed.emit()
+
+    # -- folders ---------------------------------------------------------------------------
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Add a Folder of Photos", os.path.expanduser("~")
+        )
+        if folder:
+            self.add_folders([folder])
+
+    def add_folders(self, folders: list[str]) -> None:
+        """Add to the library (at once, in the pool) and index (when the model is ready)."""
+        folders = [os.path.abspath(f) for f in folders]
+        window = self.window
+
+        def added(results: list[tuple[str, bool]]) -> None:
+            new = [fmt.file_name(p) for p, is_new in results if is_new]
+            old = [fmt.file_name(p) for p, is_new in results if not is_new]
+            if new and window.model_status.embedder is None:
+                window.show_message(
+                    f"Added {', '.join(new)}. Indexing starts when the model is ready."
+                )
+            elif new:
+                window.show_message(f"Added {', '.join(new)}. Indexing…")
+            elif old:
+                window.show_message(
+                    f"{', '.join(old)} {'is' if len(old) == 1 else 'are'} already in your "
+                    "library; looking for new photos."
+                )
+            self.refresh()
+            self.worker.request(folders)
+
+        run_task(
+            library_ops.add_folders, self.store, folders, on_done=added,
+            on_failed=window.show_error,
+        )  # fmt: skip
+
+    def remove_folder(self, folder_id: int, path: str) -> None:
+        """Forget a folder after asking; the photos on disk are never touched."""
+        window = self.window
+        name = fmt.file_name(path)
+        answer = QMessageBox.question(
+            window,
+            "Remove from Library",
+            f"Remove “{name}” from the library?\n\nphotoclip forgets its photos and their "
+            f"search data. The files in {path} are not touched.",
+            QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Ok,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Ok:
+            return
+        was_indexing = self.worker.running
+        if was_indexing:
+            self.worker.cancel()
+
+        def removed(count: int) -> None:
+            window.show_message(
+                f"Removed {name} ({fmt.count(count, 'photo')}) from the library. "
+                "The files were not touched."
+            )
+            window.sidebar.select_all_photos()
+            self.refresh()
+            window.search.refresh()
+            if was_indexing:
+                self.worker.request(None)
+
+        run_task(
+            library_ops.remove_folder, self.store, folder_id, on_done=removed,
+            on_failed=window.show_error,
+        )  # fmt: skip
+
+    # -- indexing --------------------------------------------------------------------------
+
+    def _on_started(self, folders: object) -> None:
+        self.window.index_status.starting()
+        self.window.update_stack()
+
+    def _on_batch(self, photos: list[dict[str, Any]]) -> None:
+        window = self.window
+        window.thumbnails.invalidate([p["id"] for p in photos])
+        if window.search.query.kind == "browse":
+            window.search.add_indexed(photos)
+        elif not self._search_refresh.isActive():
+            self._search_refresh.start()
+        self.refresh_soon()
+
+    def _on_finished(self, report: Any) -> None:
+        window = self.window
+        window.index_status.stopped()
+        window.banner.dismiss("index")
+        parts = []
+        if report.indexed:
+            parts.append(f"Indexed {fmt.count(report.indexed, 'photo')}")
+        if report.removed:
+            parts.append(f"forgot {fmt.count(report.removed, 'deleted photo')}")
+        if report.failed:
+            parts.append(f"{fmt.count(report.failed, 'file')} couldn't be read (see Problems)")
+        if report.cancelled:
+            parts.append("stopped early; the rest is indexed next time")
+        parts.extend(f"{folder} can't be found" for folder in report.missing_folders)
+        if parts:
+            window.show_message(". ".join(p[0].upper() + p[1:] for p in parts) + ".")
+        self.refresh()
+        if window.search.query.kind != "browse":
+            window.refresh_search_if_untouched()
+        self.indexingFinished.emit(report)
+
+    def _on_failed(self, message: str) -> None:
+        self.window.index_status.stopped()
+        self.window.banner.show_message(
+            message, owner="index", level="error",
+            primary=("Retry", lambda: self.worker.request(None)),
+        )  # fmt: skip
+
+    def _on_pause(self, paused: bool) -> None:
+        if paused:
+            self.worker.pause.set()
+            self.window.show_message("Indexing paused.")
+        else:
+            self.worker.pause.clear()
+
+    def cancel_indexing(self) -> None:
+        self.worker.cancel()
+        self.window.index_status.stopped()
+        self.window.show_message("Indexing stopped. Photos indexed so far are kept and searchable.")
+
+    def _retry_problems(self) -> None:
+        self.worker.request(None, retry_failed=True)
+        self.window.show_message("Trying the problem files again…")

@@ -1,0 +1,196 @@
+"""Runs searches off the GUI thread: the text embedding and the ranking for each page, or a
+page of the library newest first. Superseded requests are dropped by generation number."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ..errors import PhotoclipError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..embedder import Embedder
+    from ..search import Searcher
+    from ..store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the grid shows: the library ("browse"), a text search, or photos similar to one."""
+
+    kind: str = "browse"  # "browse", "text" or "similar"
+    text: str = ""
+    image: str = ""  # the photo to find look-alikes of ("similar")
+    folder_id: int | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    sort_by_date: bool = False
+
+    @property
+    def needs_model(self) -> bool:
+        return self.kind != "browse"
+
+    @property
+    def filtered(self) -> bool:
+        return any((self.folder_id is not None, self.date_from, self.date_to))
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    generation: int
+    query: Query
+    offset: int = 0  # rows already shown
+    after: tuple[str, str] | None = None  # browse: (taken_at, path) of the last row shown
+    limit: int = 300
+
+
+class Row(NamedTuple):
+    photo_id: int
+    path: str
+    taken_at: str
+    score: float | None  # None when browsing
+    strong: bool
+
+
+@dataclass
+class Page:
+    generation: int
+    query: Query
+    offset: int
+    rows: list[Row]
+    total: int  # photos in the whole result (-1 on later browse pages: unchanged)
+    strong_count: int  # strong matches in the whole result (0 when browsing)
+    elapsed_ms: float = 0.0
+
+
+class SearchWorker(QObject):
+    """Lives in its own QThread. The GUI calls ``submit``; pages come back as ``pageReady``."""
+
+    pageReady = Signal(object)  # Page
+    failed = Signal(int, str)  # generation, message
+    waitingForModel = Signal(int)  # generation
+    _submitted = Signal(object)
+    _embedderChanged = Signal(object)
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.latest = 0  # the newest generation the GUI asked for; older work is dropped
+        self._searcher: Searcher | None = None
+        self._waiting: PageRequest | None = None
+        self._qvec: tuple[tuple[int, str], np.ndarray] | None = None
+        self._lock = threading.Lock()
+        self.threads = 0  # CPU threads for the model (0: all), set from Settings
+        self._submitted.connect(self._run)
+        self._embedderChanged.connect(self._set_embedder)
+
+    @property
+    def ready(self) -> bool:
+        return self._searcher is not None
+
+    # -- GUI-thread API --------------------------------------------------------------------
+
+    def submit(self, request: PageRequest) -> None:
+        self.latest = max(self.latest, request.generation)
+        self._submitted.emit(request)
+
+    def set_embedder(self, embedder: Embedder) -> None:
+        self._embedderChanged.emit(embedder)
+
+    # -- worker thread ---------------------------------------------------------------------
+
+    @Slot(object)
+    def _set_embedder(self, embedder: Embedder) -> None:
+        from ..search import Searcher
+
+        try:
+            self._searcher = Searcher(self.store, embedder)
+        except PhotoclipError as exc:
+            self.failed.emit(self.latest, str(exc))
+            return
+        self._qvec = None
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and waiting.generation >= self.latest:
+            self._run(waiting)
+
+    @Slot(object)
+    def _run(self, request: PageRequest) -> None:
+        if request.generation < self.latest:
+            return  # the user has typed on since
+        started = time.perf_counter()
+        try:
+            if request.query.needs_model:
+                if self._searcher is None:
+                    self._waiting = request
+                    self.waitingForModel.emit(request.generation)
+                    return
+                from .library_ops import use_model_threads
+
+                use_model_threads(self.threads)
+                page = self._search_page(request)
+            else:
+                page = self._browse_page(request)
+        except PhotoclipError as exc:
+            self.failed.emit(request.generation, str(exc))
+            return
+        except Exception as exc:  # a bug: report it inline rather than crash
+            log.error("Search failed:\n%s", traceback.format_exc())
+            self.failed.emit(request.generation, f"The search failed unexpectedly: {exc}.")
+            return
+        if page is None or request.generation < self.latest:
+            return
+        page.elapsed_ms = (time.perf_counter() - started) * 1000
+        self.pageReady.emit(page)
+
+    def _browse_page(self, request: PageRequest) -> Page:
+        q = request.query
+        filters: dict[str, Any] = {
+            "folder_id": q.folder_id,
+            "date_from": q.date_from,
+            "date_to": q.date_to,
+        }
+        rows = self.store.photo_page(after=request.after, limit=request.limit, **filters)
+        # Counting is a scan: once per result; later pages keep the first page's count.
+        total = self.store.count_photos(**filters) if request.offset == 0 else -1
+        return Page(
+            request.generation,
+            q,
+            request.offset,
+            [Row(r["id"], r["path"], r["taken_at"], None, False) for r in rows],
+            total,
+            0,
+        )
+
+    def _search_page(self, request: PageRequest) -> Page | None:
+        from ..search import Filters
+
+        assert self._searcher is not None
+        q = request.query
+        filters = Filters(q.folder_id, q.date_from, q.date_to)
+        options: dict[str, Any] = {
+            "limit": request.limit,
+            "offset": request.offset,
+            "filters": filters,
+            "sort_by_date": q.sort_by_date,
+        }
+        if q.kind == "similar":
+            result = self._searcher.similar(q.image, **options)
+        else:
+            key = (request.generation, q.text)
+            if self._qvec is None or self._qvec[0] != key:
+                self._qvec = (key, self._searcher.query_vector(q.text))
+            if request.generation < self.latest:
+                return None  # the embedding took long enough for the user to type on
+            result = self._searcher.rank(self._qvec[1], **options)
+        rows = [Row(h.photo_id, h.path, h.taken_at or "", h.score, h.strong) for h in result.hits]
+        return Page(request.generation, q, request.offset, rows, result.total, result.strong_count)
