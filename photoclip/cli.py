@@ -20,7 +20,10 @@ from .errors import PhotoclipError
 from .models import DEFAULT_MODEL, MODELS
 from .paths import LIBRARY_ENV, library_db_path
 
-COMMANDS = ("index", "search", "similar", "status", "problems", "folders", "remove", "models")
+COMMANDS = (
+    "index", "search", "similar", "status", "problems", "folders", "remove", "models",
+    "install-desktop", "uninstall-desktop",
+)  # fmt: skip
 MODEL_SETTING = "model"
 
 
@@ -85,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rm.add_argument("path")
     sub.add_parser("models", parents=[common], help="list the models photoclip offers")
+    sub.add_parser("install-desktop", help="add photoclip to this user's app menu (Linux)")
+    sub.add_parser("uninstall-desktop", help="remove what install-desktop added")
     return p
 
 
@@ -320,9 +325,30 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_install_desktop(args: argparse.Namespace) -> int:
+    from .desktop import install
+
+    done = install()
+    print(f"Added photoclip to the app menu ({len(done.files)} files; list in {done.manifest}).")
+    print(f"It runs: {' '.join(done.command)}")
+    return 0
+
+
+def cmd_uninstall_desktop(args: argparse.Namespace) -> int:
+    from .desktop import uninstall
+
+    done = uninstall()
+    if not done.files:
+        print("photoclip wasn't in the app menu: nothing to remove.")
+    else:
+        print(f"Removed photoclip from the app menu ({len(done.files)} files).")
+    return 0
+
+
 _COMMAND_FUNCS = {
     "index": cmd_index, "search": cmd_search, "similar": cmd_similar, "status": cmd_status,
     "problems": cmd_problems, "folders": cmd_folders, "remove": cmd_remove, "models": cmd_models,
+    "install-desktop": cmd_install_desktop, "uninstall-desktop": cmd_uninstall_desktop,
 }  # fmt: skip
 
 
