@@ -170,8 +170,11 @@ class Indexer:
             needs_vector = self.store.photo_ids_without_vector(model_id, folder_id)
             problems: list[tuple[str, str]] = []
             seen: set[str] = set()
-            record = problems.append
-            for entry in walk(root, stop=stop, on_error=lambda p, r, rec=record: rec((p, r))):
+
+            def record(path: str, reason: str, found: list[tuple[str, str]] = problems) -> None:
+                found.append((path, reason))
+
+            for entry in walk(root, stop=stop, on_error=record):
                 seen.add(entry.path)
                 report.scanned += 1
                 if report.scanned % 500 == 0:

@@ -265,12 +265,12 @@ class Searcher:
         sort_by_date: bool = False,
         exclude: Sequence[int] = (),
     ) -> SearchResult:
-        qvec = self.query_vector(query)
+        terms = parse_query(query) if isinstance(query, str) else list(query)
         result = self.rank(
-            qvec, limit=limit, offset=offset, filters=filters, sort_by_date=sort_by_date,
-            exclude=exclude,
+            self.query_vector(terms), limit=limit, offset=offset, filters=filters,
+            sort_by_date=sort_by_date, exclude=exclude,
         )  # fmt: skip
-        result.terms = parse_query(query) if isinstance(query, str) else list(query)
+        result.terms = terms
         return result
 
     def similar(self, path: str, **kwargs: Any) -> SearchResult:
