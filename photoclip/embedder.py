@@ -210,10 +210,16 @@ class Embedder:
         self.precision = precision
         self._lock = threading.Lock()
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.threads = default_threads()
         self.image_size = _image_size(preprocess)
 
     def _autocast(self) -> Any:
         import torch
+
+        # torch's intra-op thread count is per calling thread (OpenMP): apply ours in
+        # whichever thread runs the model, not only in the one that loaded it.
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
 
         if self.precision == "bf16" and self.device == "cpu":
             return torch.autocast("cpu", dtype=torch.bfloat16)
@@ -324,7 +330,9 @@ def load_embedder(
         weights_sha256=resolved.sha256,
         dim=dim,
     )
-    return Embedder(spec, clip, preprocess, tokenizer, identity, dev, prec)
+    embedder = Embedder(spec, clip, preprocess, tokenizer, identity, dev, prec)
+    embedder.threads = threads or default_threads()
+    return embedder
 
 
 @contextmanager
