@@ -22,6 +22,17 @@ def indexed(tiny_embedder, shapes_dir, tmp_path_factory):
     store.close()
 
 
+def colour_shape_queries(manifest):
+    """Each "a {colour} {shape}" query with the set of photos that truly match it."""
+    for colour in COLOURS:
+        for shape in SHAPES:
+            relevant = {
+                p for p, e in manifest.items() if (e["colour"], e["shape"]) == (colour, shape)
+            }
+            if relevant:
+                yield f"a {colour} {shape}", relevant
+
+
 def test_every_held_out_photo_is_indexed(indexed, shapes_manifest):
     store, report = indexed
     assert report.failed == 0
@@ -33,19 +44,11 @@ def test_text_to_image_recall_at_5(indexed, tiny_embedder, shapes_manifest):
     store, _ = indexed
     searcher = Searcher(store, tiny_embedder)
     hit_at_5, precision_at_5 = [], []
-    for colour in COLOURS:
-        for shape in SHAPES:
-            relevant = {
-                p
-                for p, e in shapes_manifest.items()
-                if (e["colour"], e["shape"]) == (colour, shape)
-            }
-            if not relevant:
-                continue
-            top = [h.path for h in searcher.search(f"a {colour} {shape}", limit=5).hits]
-            assert len(top) == 5
-            hit_at_5.append(any(p in relevant for p in top))
-            precision_at_5.append(sum(p in relevant for p in top) / min(5, len(relevant)))
+    for query, relevant in colour_shape_queries(shapes_manifest):
+        top = [h.path for h in searcher.search(query, limit=5).hits]
+        assert len(top) == 5
+        hit_at_5.append(any(p in relevant for p in top))
+        precision_at_5.append(sum(p in relevant for p in top) / min(5, len(relevant)))
     recall = statistics.mean(hit_at_5)
     precision = statistics.mean(precision_at_5)
     print(
@@ -83,23 +86,15 @@ def test_strong_matches_are_the_right_ones(indexed, tiny_embedder, shapes_manife
     store, _ = indexed
     searcher = Searcher(store, tiny_embedder)
     precisions, recalls = [], []
-    for colour in COLOURS:
-        for shape in SHAPES:
-            relevant = {
-                p
-                for p, e in shapes_manifest.items()
-                if (e["colour"], e["shape"]) == (colour, shape)
-            }
-            if not relevant:
-                continue
-            result = searcher.search(f"a {colour} {shape}", limit=240)
-            strong = [h.path for h in result.hits if h.strong]
-            assert result.strong_count == len(strong) > 0
-            assert all(h.strong for h in result.hits[: result.strong_count])
-            assert all(h.score >= result.threshold for h in result.hits[: result.strong_count])
-            found = sum(p in relevant for p in strong)
-            precisions.append(found / len(strong))
-            recalls.append(found / len(relevant))
+    for query, relevant in colour_shape_queries(shapes_manifest):
+        result = searcher.search(query, limit=240)
+        strong = [h.path for h in result.hits if h.strong]
+        assert result.strong_count == len(strong) > 0
+        assert all(h.strong for h in result.hits[: result.strong_count])
+        assert all(h.score >= result.threshold for h in result.hits[: result.strong_count])
+        found = sum(p in relevant for p in strong)
+        precisions.append(found / len(strong))
+        recalls.append(found / len(relevant))
     precision, recall = statistics.mean(precisions), statistics.mean(recalls)
     print(f"\nstrong matches over {len(recalls)} queries: precision {precision:.3f}, "
           f"recall {recall:.3f}")  # fmt: skip
