@@ -200,12 +200,7 @@ class Indexer:
         report.new = len(new_jobs)
         if vanished:
             with self.store.transaction() as conn:
-                ids = list(vanished)
-                for start in range(0, len(ids), 900):
-                    chunk = ids[start : start + 900]
-                    conn.execute(
-                        f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
-                    )
+                self.store.delete_photos(conn, vanished)
             report.removed = len(vanished)
         return jobs + new_jobs
 

@@ -12,7 +12,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -412,9 +412,7 @@ class Store:
             return []
         found: dict[int, dict[str, Any]] = {}
         cols = [c.strip() for c in PHOTO_COLUMNS.split(",")]
-        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
-            chunk = [int(i) for i in ids[start : start + 900]]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _id_chunks(ids):
             for row in self.conn.execute(
                 f"SELECT {PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk
             ):
@@ -491,9 +489,7 @@ class Store:
 
     def taken_at(self, ids: Sequence[int]) -> dict[int, str]:
         out: dict[int, str] = {}
-        for start in range(0, len(ids), 900):
-            chunk = [int(i) for i in ids[start : start + 900]]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _id_chunks(ids):
             for pid, taken in self.conn.execute(
                 f"SELECT id, taken_at FROM photos WHERE id IN ({marks})", chunk
             ):
@@ -577,6 +573,12 @@ class Store:
 
     # -- writing a batch of indexing results -----------------------------------------------
 
+    def delete_photos(self, conn: sqlite3.Connection, ids: Iterable[int]) -> None:
+        """Forget photos (their vectors and thumbnails go with them), in a caller's
+        transaction. Files on disk are never touched."""
+        for chunk, marks in _id_chunks(ids):
+            conn.execute(f"DELETE FROM photos WHERE id IN ({marks})", chunk)
+
     def upsert_photo(self, conn: sqlite3.Connection, row: dict[str, Any]) -> int:
         """Insert or update one photo row by path (inside a caller's transaction)."""
         cols = list(row)
@@ -589,6 +591,14 @@ class Store:
         )
         found = conn.execute("SELECT id FROM photos WHERE path = ?", (row["path"],)).fetchone()
         return int(found[0])
+
+
+def _id_chunks(ids: Iterable[int]) -> Iterator[tuple[list[int], str]]:
+    """``ids`` in groups that fit SQLite's bound-parameter limit, each with its "?,?,…"."""
+    all_ids = [int(i) for i in ids]
+    for start in range(0, len(all_ids), 900):
+        chunk = all_ids[start : start + 900]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
