@@ -26,6 +26,7 @@ from .ui.main_window import MainWindow
 from .ui.services import Services
 from .ui.settings_dialog import LIBRARY_KEY, settings_threads, weights_key
 from .ui.single_instance import SingleInstance, server_name
+from .ui.tasks import wait_for_tasks
 
 MODEL_ENV = "PHOTOCLIP_MODEL"
 SHUTDOWN_WAIT_S = 20.0
@@ -124,6 +125,7 @@ def close(window: MainWindow) -> None:
     """After the event loop: close the store once every thread has stopped. A thread that
     didn't stop in time (a model still loading) is left to process exit."""
     window.close()
+    wait_for_tasks()  # jobs that signals queued before the close started after it
     if window.services.threads_finished:
         window.services.store.close()
 

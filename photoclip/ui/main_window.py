@@ -479,3 +479,10 @@ class MainWindow(QMainWindow):
         if self.instance is not None:
             self.instance.close()
         event.accept()
+
+    def event(self, event: QEvent) -> bool:
+        # Once closing, a repaint still queued would reach Qt after it destroyed the native
+        # window and paint into nothing (Qt warns on stderr): drop it.
+        if self._closing and event.type() == QEvent.Type.UpdateRequest:
+            return True
+        return super().event(event)
