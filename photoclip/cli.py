@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .errors import PhotoclipError
-from .models import DEFAULT_MODEL, MODELS
+from .models import DEFAULT_MODEL, MODELS, get_spec
 from .paths import LIBRARY_ENV, library_db_path
 
 COMMANDS = (
@@ -132,6 +132,27 @@ def load_model(args: argparse.Namespace, key: str) -> Any:
     return emb
 
 
+def model_for(args: argparse.Namespace, store: Any, key: str) -> Any:
+    """The model ``key`` for this library. When the library has already seen the very weights
+    file it names (same path, size and mtime), the model's identity is known, so it loads only
+    once a photo or a phrase needs embedding: a rescan with nothing new starts in a blink."""
+    from .embedder import deferred_from_profile, locate_weights, profile_of
+
+    spec = get_spec(key)
+    path = locate_weights(spec, args.weights)
+    if path is None:
+        return load_model(args, key)  # explains what is missing, or downloads it
+    st = os.stat(path)
+    profile_key = f"model_profile|{key}|{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}"
+    saved = store.get_setting(profile_key)
+    deferred = deferred_from_profile(spec, saved, lambda: load_model(args, key)) if saved else None
+    if deferred is not None:
+        return deferred
+    embedder = load_model(args, key)
+    store.set_setting(profile_key, profile_of(embedder))
+    return embedder
+
+
 # -- commands ------------------------------------------------------------------------------
 
 
@@ -145,7 +166,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not args.paths and not store.folders():
         raise PhotoclipError("The library has no folders yet. Try: photoclip index ~/Pictures")
     key = model_key(args, store)
-    embedder = load_model(args, key)
+    embedder = model_for(args, store, key)
     store.set_setting(MODEL_SETTING, key)
     indexer = Indexer(store, embedder, batch_size=args.batch_size, retry_failed=args.retry_failed)
     stop = threading.Event()
@@ -197,7 +218,7 @@ def _searcher(args: argparse.Namespace) -> Any:
     from .search import Searcher
 
     store = open_library(args)
-    embedder = load_model(args, model_key(args, store))
+    embedder = model_for(args, store, model_key(args, store))
     searcher = Searcher(store, embedder)
     if searcher.store.vector_count(searcher.model_id) == 0:
         raise PhotoclipError(

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ DownloadProgress = Callable[[int, int], None]
 WEIGHTS_ENV = "PHOTOCLIP_WEIGHTS"
 SAFE_WEIGHTS_NAME = "open_clip_model.safetensors"
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# The files a Hugging Face model repo may hold open_clip weights in, best first.
+_HF_NAMES = (SAFE_WEIGHTS_NAME, "open_clip_pytorch_model.bin")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,25 @@ def hf_cache_dir() -> str:
     return str(constants.HF_HUB_CACHE)
 
 
+def locate_weights(spec: ModelSpec, weights: str | None = None) -> str | None:
+    """The file loading ``spec`` (or the named ``weights``) would read, when it is already on
+    this computer. Cheap: no hashing, no network, no torch."""
+    weights = weights or os.environ.get(WEIGHTS_ENV) or None
+    if weights:
+        path = Path(weights).expanduser()
+    elif spec.is_local_dir:
+        path = Path(spec.arch.removeprefix("local-dir:")) / SAFE_WEIGHTS_NAME
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        for name in _HF_NAMES:
+            cached = try_to_load_from_cache(spec.hf_repo, name)
+            if isinstance(cached, str) and os.path.isfile(cached):
+                return cached
+        return None
+    return str(path) if path.is_file() else None
+
+
 def resolve_weights(
     spec: ModelSpec,
     weights: str | None = None,
@@ -53,40 +74,34 @@ def resolve_weights(
 ) -> ResolvedWeights:
     """Find the model's weights file, downloading it only if allowed and needed."""
     weights = weights or os.environ.get(WEIGHTS_ENV) or None
-    if weights:
-        path = Path(weights).expanduser()
-        if not path.is_file():
+    found = locate_weights(spec, weights)
+    if weights or spec.is_local_dir:
+        if found is None and weights:
             raise ModelUnavailableError(
-                f"The weights file {path} doesn't exist. Check the path given with --weights "
-                f"(or {WEIGHTS_ENV})."
+                f"The weights file {Path(weights).expanduser()} doesn't exist. Check the path "
+                f"given with --weights (or {WEIGHTS_ENV})."
             )
-        return ResolvedWeights(str(path), file_sha256(str(path)))
-    if spec.is_local_dir:
-        path = Path(spec.arch.removeprefix("local-dir:")) / SAFE_WEIGHTS_NAME
-        if not path.is_file():
-            raise ModelUnavailableError(f"The {spec.key} model folder is incomplete: {path}.")
-        return ResolvedWeights(str(path), file_sha256(str(path)))
+        if found is None:
+            raise ModelUnavailableError(
+                f"The {spec.key} model folder is incomplete: "
+                f"{Path(spec.arch.removeprefix('local-dir:')) / SAFE_WEIGHTS_NAME}."
+            )
+        return ResolvedWeights(found, file_sha256(found))
+    if found is not None:
+        return ResolvedWeights(found, _hf_blob_sha256(found))
+    if not spec.hf_repo:
+        raise PhotoclipError(f"{spec.key} has no download location.")
 
-    import open_clip
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+    from huggingface_hub import hf_hub_download
 
-    cfg = open_clip.get_pretrained_cfg(spec.arch, spec.pretrained)
-    repo, filename = os.path.split(cfg.get("hf_hub", ""))
-    if not repo:
-        raise PhotoclipError(f"{spec.key} has no download location in open_clip.")
-    candidates = [SAFE_WEIGHTS_NAME, filename or "open_clip_pytorch_model.bin"]
-    for name in candidates:
-        cached = try_to_load_from_cache(repo, name)
-        if isinstance(cached, str) and os.path.isfile(cached):
-            return ResolvedWeights(cached, _hf_blob_sha256(cached))
-
+    repo = spec.hf_repo
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     where = hf_cache_dir()
     if not allow_download or offline:
         why = "downloads are turned off" if not allow_download else "HF_HUB_OFFLINE is set"
         raise ModelUnavailableError(_missing_message(spec, repo, where, why))
     last_error: Exception | None = None
-    for name in candidates:
+    for name in _HF_NAMES:
         try:
             got = str(hf_hub_download(repo, name, tqdm_class=_progress_tqdm(progress)))
             return ResolvedWeights(got, _hf_blob_sha256(got))
@@ -261,6 +276,77 @@ class Embedder:
                 self._text_cache.popitem(last=False)
             out = [self._text_cache.get(t) for t in texts]
         return np.stack([v for v in out if v is not None]).astype(np.float32)
+
+
+class DeferredEmbedder:
+    """Stands in for an :class:`Embedder` whose identity and input size are known from an
+    earlier load of the same weights file; the model itself loads on first use. So a run with
+    nothing to embed (an unchanged library) never imports torch nor reads the weights."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        identity: ModelIdentity,
+        image_size: int,
+        load: Callable[[], Embedder],
+    ) -> None:
+        self.spec = spec
+        self.identity = identity
+        self.image_size = image_size
+        self._load = load
+        self._lock = threading.Lock()
+        self._model: Embedder | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> Embedder:
+        """The real model, loaded now if it wasn't (once, whichever thread asks first)."""
+        with self._lock:
+            if self._model is None:
+                model = self._load()
+                if (model.identity, model.image_size) != (self.identity, self.image_size):
+                    raise ModelUnavailableError(
+                        f"The {self.spec.key} weights changed while photoclip was starting. "
+                        "Run the command again."
+                    )
+                self._model = model
+            return self._model
+
+    def preprocess(self, image: Any) -> Any:
+        return self.get().preprocess(image)
+
+    def encode_tensors(self, batch: Any) -> np.ndarray:
+        return self.get().encode_tensors(batch)
+
+    def encode_images(self, images: Sequence[Any]) -> np.ndarray:
+        return self.get().encode_images(images)
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        return self.get().encode_text(texts)
+
+
+AnyEmbedder = Embedder | DeferredEmbedder
+
+
+def profile_of(embedder: Embedder) -> str:
+    """What a :class:`DeferredEmbedder` needs to stand in for ``embedder`` later (JSON)."""
+    return json.dumps({**asdict(embedder.identity), "image_size": embedder.image_size})
+
+
+def deferred_from_profile(
+    spec: ModelSpec, profile: str, load: Callable[[], Embedder]
+) -> DeferredEmbedder | None:
+    """A deferred model from :func:`profile_of`'s text; None if the text is unusable."""
+    try:
+        p = json.loads(profile)
+        identity = ModelIdentity(
+            str(p["arch"]), str(p["pretrained"]), str(p["weights_sha256"]), int(p["dim"])
+        )
+        return DeferredEmbedder(spec, identity, int(p["image_size"]), load)
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .embedder import Embedder
+from .embedder import AnyEmbedder
 from .imaging import DecodedPhoto, PhotoError, decode_photo
 from .scanner import FileEntry, describe_os_error, fingerprint, walk
 from .store import KnownFile, Store
@@ -90,7 +90,7 @@ class Indexer:
     def __init__(
         self,
         store: Store,
-        embedder: Embedder,
+        embedder: AnyEmbedder,
         *,
         batch_size: int = 16,
         decode_workers: int | None = None,

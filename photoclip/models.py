@@ -16,6 +16,7 @@ class ModelSpec:
     quality: str  # short, sourced quality note
     speed: str  # measured here, see README
     summary: str
+    hf_repo: str = ""  # where open_clip's pretrained config downloads the weights from
 
     @property
     def is_local_dir(self) -> bool:
@@ -44,6 +45,7 @@ MODELS: dict[str, ModelSpec] = {
             quality="ImageNet zero-shot 72.8 %; the best CLIP/BPE model at ViT-B/32 cost",
             speed="fast",
             summary="Default. Same compute as ViT-B-32 with clearly better retrieval.",
+            hf_repo="laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K",
         ),
         ModelSpec(
             key="ViT-B-32",
@@ -53,6 +55,7 @@ MODELS: dict[str, ModelSpec] = {
             quality="Crossmodal-3600 recall 68.8; ImageNet zero-shot 66.6 %",
             speed="fast",
             summary="The classic LAION ViT-B/32.",
+            hf_repo="laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
         ),
         ModelSpec(
             key="ViT-B-32-openai",
@@ -62,6 +65,7 @@ MODELS: dict[str, ModelSpec] = {
             quality="Crossmodal-3600 recall 59.4; ImageNet zero-shot 63.3 %",
             speed="fast",
             summary="OpenAI's original CLIP.",
+            hf_repo="timm/vit_base_patch32_clip_224.openai",
         ),
         ModelSpec(
             key="ViT-B-16",
@@ -71,6 +75,7 @@ MODELS: dict[str, ModelSpec] = {
             quality="ImageNet zero-shot 73.5 %; finer detail than B/32",
             speed="about 4x slower than ViT-B-32",
             summary="Sharper on small details; for machines with a GPU or patience.",
+            hf_repo="laion/CLIP-ViT-B-16-DataComp.XL-s13B-b90K",
         ),
         ModelSpec(
             key="ViT-L-14",
@@ -80,6 +85,7 @@ MODELS: dict[str, ModelSpec] = {
             quality="ImageNet zero-shot 79.2 %",
             speed="about 15x slower than ViT-B-32",
             summary="Best quality; practical with a GPU.",
+            hf_repo="laion/CLIP-ViT-L-14-DataComp.XL-s13B-b90K",
         ),
         ModelSpec(
             key="tiny-shapes",

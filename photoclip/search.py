@@ -5,6 +5,7 @@ incrementally from the store; a query is one matrix-vector product plus ``argpar
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -14,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .embedder import Embedder
-from .errors import QueryError
+from .embedder import AnyEmbedder
+from .errors import QueryError, StoreError
 from .imaging import PhotoError, decode_photo
 from .scanner import is_photo_name
 from .store import Store
+
+log = logging.getLogger(__name__)
 
 # Strong matches: outliers above the library's typical score for the query (modified z-score
 # of Iglewicz & Hoaglin >= 3.5), or within half a bulk standard deviation of the best photo.
@@ -220,7 +223,7 @@ class VectorIndex:
 class Searcher:
     """Search over one library with one model."""
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: AnyEmbedder) -> None:
         self.store = store
         self.embedder = embedder
         self.model_id = store.model_id(embedder.identity)
@@ -232,7 +235,7 @@ class Searcher:
         terms = parse_query(query) if isinstance(query, str) else list(query)
         total = np.zeros(self.embedder.identity.dim, np.float32)
         texts = [t.text for t in terms if t.text is not None]
-        text_vecs = dict(zip(texts, self.embedder.encode_text(texts), strict=True)) if texts else {}
+        text_vecs = self._text_vectors(texts) if texts else {}
         for t in terms:
             vec = text_vecs[t.text] if t.text is not None else self._image_vector(str(t.image))
             total += t.weight * vec
@@ -240,6 +243,20 @@ class Searcher:
         if norm < 1e-6:
             raise QueryError("The parts of this search cancel each other out.")
         return total / norm
+
+    def _text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Phrases searched for before come from the store (no model needed); new ones are
+        embedded and remembered."""
+        known = self.store.text_vectors(self.model_id, texts)
+        new = [t for t in dict.fromkeys(texts) if t not in known]
+        if new:
+            fresh = dict(zip(new, self.embedder.encode_text(new), strict=True))
+            try:
+                self.store.remember_text_vectors(self.model_id, fresh)
+            except StoreError as exc:  # a busy or read-only library: search all the same
+                log.warning("Couldn't remember the search phrase: %s", exc)
+            known.update(fresh)
+        return known
 
     def _image_vector(self, path: str) -> np.ndarray:
         pid = self.store.photo_id_for_path(path)

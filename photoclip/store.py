@@ -96,8 +96,24 @@ CREATE TRIGGER vectors_deleted AFTER DELETE ON vectors BEGIN
 END;
 """
 
+# v2: text vectors of recent search phrases, per model, so a repeated search (from the CLI
+# above all, one process per search) needs no model at all.
+_SCHEMA_V2 = """
+CREATE TABLE text_vectors (
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    added_at REAL NOT NULL,
+    PRIMARY KEY (model_id, text)
+);
+CREATE INDEX text_vectors_age ON text_vectors(model_id, added_at);
+"""
+
 # Ordered steps: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
+
+# Search phrases remembered per model (a vector is 2 KB at 512 dimensions: 4 MB at most).
+TEXT_VECTORS_KEPT = 2000
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -553,6 +569,36 @@ class Store:
     def vector_photo_ids(self, model_id: int) -> np.ndarray:
         rows = self.conn.execute("SELECT photo_id FROM vectors WHERE model_id = ?", (model_id,))
         return np.fromiter((r[0] for r in rows), np.int64)
+
+    def text_vectors(self, model_id: int, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The remembered vectors of those of ``texts`` searched for before with this model."""
+        unique = list(dict.fromkeys(texts))[:900]  # a query has a few terms, not hundreds
+        rows = self.conn.execute(
+            f"SELECT text, vector FROM text_vectors WHERE model_id = ? "
+            f"AND text IN ({','.join('?' * len(unique))})",
+            (model_id, *unique),
+        )
+        return {t: np.frombuffer(v, np.float32).copy() for t, v in rows}
+
+    def remember_text_vectors(self, model_id: int, vectors: dict[str, np.ndarray]) -> None:
+        """Keep these phrases' vectors, forgetting the oldest beyond TEXT_VECTORS_KEPT."""
+        if not vectors:
+            return
+        now = time.time()
+        with self._translate(), self.conn:
+            self.db.table("text_vectors").upsert_all(
+                (
+                    {"model_id": model_id, "text": text, "added_at": now,
+                     "vector": np.asarray(vec, np.float32).tobytes()}
+                    for text, vec in vectors.items()
+                ),
+                pk=("model_id", "text"),
+            )  # fmt: skip
+            self.conn.execute(
+                "DELETE FROM text_vectors WHERE model_id = ? AND rowid NOT IN (SELECT rowid "
+                "FROM text_vectors WHERE model_id = ? ORDER BY added_at DESC LIMIT ?)",
+                (model_id, model_id, TEXT_VECTORS_KEPT),
+            )
 
     def vector_for_photo(self, photo_id: int, model_id: int) -> np.ndarray | None:
         row = self.conn.execute(

@@ -193,3 +193,19 @@ def test_first_run_download_reports_progress_into_the_standard_cache(tmp_path, t
     progress = got["progress"]
     assert progress and progress[-1] == [len(payload), len(payload)]
     assert [d for d, _ in progress] == sorted(d for d, _ in progress)
+
+
+def test_every_catalogue_model_downloads_from_where_open_clip_says():
+    """photoclip finds cached weights without importing open_clip, from the catalogue's own
+    repo names: they must stay what open_clip's pretrained configs say."""
+    import open_clip
+
+    from photoclip.models import MODELS
+
+    for spec in MODELS.values():
+        if spec.is_local_dir:
+            assert spec.hf_repo == ""
+            continue
+        cfg = open_clip.get_pretrained_cfg(spec.arch, spec.pretrained)
+        assert cfg, f"open_clip doesn't know {spec.arch} {spec.pretrained}"
+        assert spec.hf_repo == cfg["hf_hub"].strip("/"), spec.key

@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import photoclip.store as store_module
@@ -182,6 +183,49 @@ def test_migrating_backs_up_first_then_upgrades_keeping_the_data(old_library, mo
         old_columns = {r[1] for r in old.execute("PRAGMA table_info(photos)")}
     old.close()
     assert "rating" not in old_columns
+
+
+def test_a_version_1_library_gains_the_phrase_cache_and_keeps_everything(tmp_path, monkeypatch):
+    """The real v1 -> v2 step, on a library written by the first release's schema."""
+    db = tmp_path / "lib" / "library.db"
+    with monkeypatch.context() as first_release:
+        first_release.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        first_release.setattr(store_module, "SCHEMA_VERSION", 1)
+        v1 = Store(db)
+        folder = v1.add_folder(str(tmp_path / "photos"))
+        add_photos(v1, folder, [tmp_path / "photos" / "a.jpg"])
+        model = v1.model_id(ModelIdentity("arch", "tag", "0" * 64, 4))
+        v1.close()
+
+    store = Store(db)
+    try:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        assert os.path.basename(store.photo(store.list_photo_ids()[0])["path"]) == "a.jpg"
+        store.remember_text_vectors(model, {"a red circle": np.ones(4, np.float32)})
+        assert list(store.text_vectors(model, ["a red circle"])) == ["a red circle"]
+    finally:
+        store.close()
+    assert len(list(db.parent.glob("library.db.v1.*.bak"))) == 1
+
+
+def test_phrase_vectors_are_per_model_and_the_oldest_are_forgotten(library, monkeypatch):
+    monkeypatch.setattr(store_module, "TEXT_VECTORS_KEPT", 3)
+    a = library.model_id(ModelIdentity("arch", "a", "0" * 64, 4))
+    b = library.model_id(ModelIdentity("arch", "b", "1" * 64, 4))
+    for i, text in enumerate(["one", "two", "three", "four"]):
+        monkeypatch.setattr(time, "time", lambda i=i: 1000.0 + i)
+        library.remember_text_vectors(a, {text: np.full(4, i, np.float32)})
+    library.remember_text_vectors(b, {"one": np.full(4, 9, np.float32)})
+
+    kept = library.text_vectors(a, ["one", "two", "three", "four", "five"])
+    assert sorted(kept) == ["four", "three", "two"]  # "one" was the oldest of model a
+    np.testing.assert_array_equal(kept["four"], np.full(4, 3, np.float32))
+    assert library.text_vectors(b, ["one", "two"])["one"][0] == 9  # model b's own vector
+    # Remembering a phrase again replaces its vector rather than adding a row.
+    library.remember_text_vectors(a, {"four": np.zeros(4, np.float32)})
+    assert library.text_vectors(a, ["four"])["four"].tolist() == [0, 0, 0, 0]
+    count = library.conn.execute("SELECT COUNT(*) FROM text_vectors WHERE model_id = ?", (a,))
+    assert count.fetchone()[0] == 3
 
 
 def test_a_failing_migration_step_leaves_the_library_as_it_was(old_library, monkeypatch):

@@ -1,0 +1,133 @@
+"""A library that has met its model before doesn't load it until something needs embedding:
+an unchanged rescan and a repeated search run without torch, as whole CLI processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from photoclip.embedder import DeferredEmbedder
+from photoclip.errors import ModelUnavailableError
+from photoclip.models import ModelIdentity
+from photoclip.search import Searcher
+from photoclip.store import Store
+
+from .helpers import cli_env, photoclip
+
+# Runs the CLI in this process and reports whether torch got imported along the way.
+PROBE = """
+import contextlib, io, json, sys
+from photoclip.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(sys.argv[1:])
+print(json.dumps({"code": code, "stdout": out.getvalue(), "torch": "torch" in sys.modules}))
+"""
+
+
+def probe(library, *args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=cli_env(library), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["code"] == 0, proc.stderr
+    return result
+
+
+def test_unchanged_rescan_and_repeated_search_never_load_the_model(tmp_path, small_shapes_dir):
+    lib = tmp_path / "lib"
+    photoclip(lib, "index", str(small_shapes_dir), "--model", "tiny-shapes")
+
+    rescan = probe(lib, "index")
+    assert "0 indexed" in rescan["stdout"] and "40 unchanged" in rescan["stdout"]
+    assert rescan["torch"] is False
+
+    first = probe(lib, "search", "a red circle", "--json")
+    assert first["torch"] is True  # a new phrase needs the text tower
+    again = probe(lib, "search", "a red circle", "--json")
+    assert again["torch"] is False  # ...a phrase searched before doesn't
+    assert json.loads(again["stdout"]) == json.loads(first["stdout"])
+
+    # A photo from the library as the query: its stored vector, no model either.
+    some_photo = json.loads(first["stdout"])["results"][0]["path"]
+    similar = probe(lib, "similar", some_photo, "--json")
+    assert similar["torch"] is False and len(json.loads(similar["stdout"])["results"]) == 20
+
+    # Something new to embed: the model loads then, and the photo is found.
+    new = small_shapes_dir / "new" / "copy.jpg"
+    new.parent.mkdir()
+    shutil.copy(some_photo, new)
+    added = probe(lib, "index")
+    assert "1 indexed" in added["stdout"] and added["torch"] is True
+    found = probe(lib, "similar", some_photo, "--json", "--limit", "1")
+    assert json.loads(found["stdout"])["results"][0]["path"] == str(new.resolve())
+
+
+def test_weights_file_changed_on_disk_loads_the_model_again(tmp_path, small_shapes_dir):
+    """The remembered identity is tied to the weights file's path, size and mtime."""
+    from photoclip.models import tiny_shapes_dir
+
+    weights = tmp_path / "mine.safetensors"
+    shutil.copy(os.path.join(tiny_shapes_dir(), "open_clip_model.safetensors"), weights)
+    lib = tmp_path / "lib"
+    args = ("--model", "tiny-shapes", "--weights", str(weights))
+    photoclip(lib, "index", str(small_shapes_dir), *args)
+    assert probe(lib, "index", *args)["torch"] is False
+
+    os.utime(weights, ns=(1_000_000_000, 1_000_000_000))
+    rerun = probe(lib, "index", *args)
+    assert rerun["torch"] is True
+    # Same bytes, so the same model identity: nothing needed re-embedding.
+    assert "0 indexed" in rerun["stdout"] and "40 unchanged" in rerun["stdout"]
+
+
+def test_deferred_model_loads_once_on_first_use_and_checks_its_identity(tiny_embedder, tmp_path):
+    loads: list[int] = []
+
+    def load():
+        loads.append(1)
+        return tiny_embedder
+
+    deferred = DeferredEmbedder(
+        tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size, load
+    )
+    assert not deferred.loaded
+    vec = deferred.encode_text(["a red circle"])
+    np.testing.assert_array_equal(vec, tiny_embedder.encode_text(["a red circle"]))
+    deferred.encode_text(["a blue star"])
+    assert loads == [1] and deferred.loaded
+
+    other = ModelIdentity(**{**tiny_embedder.identity.__dict__, "weights_sha256": "0" * 64})
+    wrong = DeferredEmbedder(tiny_embedder.spec, other, tiny_embedder.image_size, load)
+    with pytest.raises(ModelUnavailableError, match="weights changed"):
+        wrong.encode_text(["a red circle"])
+
+
+def test_searcher_remembers_phrases_in_the_library(tiny_embedder, tmp_path):
+    """A phrase's vector is stored per model; a Searcher whose model can't load still answers
+    it (and says why for a phrase it has never seen)."""
+    store = Store(tmp_path / "library.db")
+    try:
+        Searcher(store, tiny_embedder).query_vector("a red circle - 0.5:a blue star")
+
+        def unavailable():
+            raise ModelUnavailableError("no model here")
+
+        spec, identity, size = tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size
+        offline = Searcher(store, DeferredEmbedder(spec, identity, size, unavailable))
+        np.testing.assert_allclose(
+            offline.query_vector("a red circle - 0.5:a blue star"),
+            Searcher(store, tiny_embedder).query_vector("a red circle - 0.5:a blue star"),
+        )
+        with pytest.raises(ModelUnavailableError):
+            offline.query_vector("a green square")
+    finally:
+        store.close()
