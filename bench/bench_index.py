@@ -116,6 +116,24 @@ def bench_cli(root: Path, model: str, runs: int) -> dict[str, float]:
         }
 
 
+def report_cli(root: Path, model: str, runs: int, n: int) -> None:
+    print("\nWhole processes (photoclip CLI, includes Python + model start-up)")
+    cli = bench_cli(root, model, runs)
+    rate = n / cli["index"]
+    line(f"photoclip index {n} photos, s",
+         f"{cli['index']:.1f}  ({rate:.1f} photos/s; rclip {RCLIP_PHOTOS_PER_S}: "
+         f"{rate / RCLIP_PHOTOS_PER_S:.2f}x)")  # fmt: skip
+    line("photoclip index, unchanged library, s", f"{cli['rescan']:.2f}  (rclip: "
+         f"{RCLIP_RESCAN_S} s: {RCLIP_RESCAN_S / cli['rescan']:.1f}x faster)")  # fmt: skip
+    line("photoclip search, new phrase, s",
+         f"{cli['search_new']:.2f}  (rclip: {RCLIP_SEARCH_PROCESS_S} s)")  # fmt: skip
+    again = cli["search_again"]
+    line("photoclip search, phrase searched before, s",
+         f"{again:.2f}  ({RCLIP_SEARCH_PROCESS_S / again:.1f}x faster than rclip)")  # fmt: skip
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    line("peak RSS of a photoclip CLI process, MB", f"{child:.0f}")
+
+
 def bench_search(embedder, sizes: tuple[int, ...]) -> None:
     import numpy as np
 
@@ -210,6 +228,11 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.backends.cpu.get_cpu_capability()}")  # fmt: skip
 
+    # Whole processes first, while this process is still small: its models and matrices
+    # (5 GB) would otherwise squeeze the child processes' memory.
+    if not args.skip_cli:
+        report_cli(root, args.model, args.runs, len(paths))
+
     print("\nDecoding")
     bench_decode(paths, 256)
 
@@ -225,27 +248,11 @@ def main() -> None:
     del emb_bf16
 
     print(f"\nFull pipeline: Indexer.run over {len(paths)} photos (median of {args.runs})")
-    rate, rescan, n = bench_pipeline(emb, root, args.runs)
+    rate, rescan, _ = bench_pipeline(emb, root, args.runs)
     line("indexing, photos/s", f"{rate:.1f}")
     line("  pipeline / bare model", f"{rate / bare:.2f}  (1.0 = decoding fully hidden)")
     line("  vs rclip 4.0.8 (10.5 photos/s)", f"{rate / RCLIP_PHOTOS_PER_S:.2f}x")
     line("no-change rescan, s", f"{rescan:.3f}  (rclip: {RCLIP_RESCAN_S} s)")
-
-    if not args.skip_cli:
-        print("\nWhole processes (photoclip CLI, includes Python + model start-up)")
-        cli = bench_cli(root, args.model, args.runs)
-        line(f"photoclip index {n} photos, s", f"{cli['index']:.1f}  ({n / cli['index']:.1f} "
-             f"photos/s; rclip {RCLIP_PHOTOS_PER_S}: "
-             f"{n / cli['index'] / RCLIP_PHOTOS_PER_S:.2f}x)")  # fmt: skip
-        line("photoclip index, unchanged library, s", f"{cli['rescan']:.2f}  (rclip: "
-             f"{RCLIP_RESCAN_S} s: {RCLIP_RESCAN_S / cli['rescan']:.1f}x faster)")  # fmt: skip
-        line("photoclip search, new phrase, s", f"{cli['search_new']:.2f}  (rclip: "
-             f"{RCLIP_SEARCH_PROCESS_S} s)")  # fmt: skip
-        again = cli["search_again"]
-        line("photoclip search, phrase searched before, s",
-             f"{again:.2f}  ({RCLIP_SEARCH_PROCESS_S / again:.1f}x faster than rclip)")  # fmt: skip
-        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        line("peak RSS of a photoclip CLI process, MB", f"{child:.0f}")
 
     print("\nSearch")
     bench_search(emb, (10_000, 100_000, 1_000_000))
