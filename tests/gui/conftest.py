@@ -79,6 +79,5 @@ def launch(qtbot, tmp_path: Path, settings, tiny_model: str) -> Iterator[Callabl
 
     yield start
     for window in windows:
-        window.close()
+        app.close(window)  # what main() does after the event loop
         assert window.services.threads_finished
-        window.services.store.close()
