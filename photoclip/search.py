@@ -254,7 +254,7 @@ class Searcher:
             try:
                 self.store.remember_text_vectors(self.model_id, fresh)
             except StoreError as exc:  # a busy or read-only library: search all the same
-                log.warning("Couldn't remember the search phrase: %s", exc)
+                log.info("Search phrase not remembered: %s", exc)
             known.update(fresh)
         return known
 

@@ -112,6 +112,9 @@ CREATE INDEX text_vectors_age ON text_vectors(model_id, added_at);
 # Ordered steps: MIGRATIONS[i] takes the schema from version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
 
+# How long a statement waits for another writer before the library counts as busy.
+BUSY_TIMEOUT_MS = 30_000
+
 # Search phrases remembered per model (a vector is 2 KB at 512 dimensions: 4 MB at most).
 TEXT_VECTORS_KEPT = 2000
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -195,7 +198,9 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             with self._translate():
-                conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                conn = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                )
                 try:
                     conn.execute("PRAGMA synchronous=NORMAL")
                     conn.execute("PRAGMA foreign_keys=ON")
@@ -229,6 +234,16 @@ class Store:
             yield
         except sqlite3.Error as exc:
             raise StoreError(describe_sqlite_error(exc, self.path)) from exc
+
+    @contextlib.contextmanager
+    def _busy_timeout(self, ms: int) -> Iterator[None]:
+        """Wait at most ``ms`` for another writer, instead of the usual 30 s."""
+        conn = self.conn
+        conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -527,15 +542,15 @@ class Store:
         return [Problem(p, r) for p, r in rows]
 
     def counts(self) -> dict[str, int]:
-        c = self.conn
+        db = self.db
+        photos = db.table("photos")
         return {
-            "folders": c.execute("SELECT COUNT(*) FROM folders").fetchone()[0],
-            "indexed": c.execute("SELECT COUNT(*) FROM photos WHERE status='indexed'").fetchone()[
-                0
-            ],
-            "problems": c.execute("SELECT COUNT(*) FROM photos WHERE status='error'").fetchone()[0]
-            + c.execute("SELECT COUNT(*) FROM scan_problems").fetchone()[0],
-            "vectors": c.execute("SELECT COUNT(*) FROM vectors").fetchone()[0],
+            "folders": db.table("folders").count,
+            "indexed": photos.count_where("status = ?", ["indexed"]),
+            "problems": photos.count_where("status = ?", ["error"])
+            + db.table("scan_problems").count,
+            "vectors": db.table("vectors").count,
+            "remembered_phrases": db.table("text_vectors").count,
         }
 
     def vector_count(self, model_id: int) -> int:
@@ -581,19 +596,25 @@ class Store:
         return {t: np.frombuffer(v, np.float32).copy() for t, v in rows}
 
     def remember_text_vectors(self, model_id: int, vectors: dict[str, np.ndarray]) -> None:
-        """Keep these phrases' vectors, forgetting the oldest beyond TEXT_VECTORS_KEPT."""
+        """Keep these phrases' vectors, forgetting the oldest beyond TEXT_VECTORS_KEPT. A nicety:
+        if another writer holds the library for more than a moment, raises StoreError rather
+        than keep a search waiting."""
         if not vectors:
             return
         now = time.time()
-        with self._translate(), self.conn:
-            self.db.table("text_vectors").upsert_all(
-                (
-                    {"model_id": model_id, "text": text, "added_at": now,
-                     "vector": np.asarray(vec, np.float32).tobytes()}
+        with self._translate(), self._busy_timeout(250), self.conn:
+            # Plain SQL, not sqlite-utils' upsert: that probes for ON CONFLICT support with a
+            # CREATE TABLE once per connection, and when the probe meets a busy library it
+            # settles on a fallback (INSERT OR IGNORE + UPDATE) that silently drops new rows
+            # of tables with NOT NULL columns (sqlite-utils 4.2.1; caught by a test here).
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO text_vectors (model_id, text, vector, added_at) "
+                "VALUES (?, ?, ?, ?)",
+                [
+                    (model_id, text, np.asarray(vec, np.float32).tobytes(), now)
                     for text, vec in vectors.items()
-                ),
-                pk=("model_id", "text"),
-            )  # fmt: skip
+                ],
+            )
             self.conn.execute(
                 "DELETE FROM text_vectors WHERE model_id = ? AND rowid NOT IN (SELECT rowid "
                 "FROM text_vectors WHERE model_id = ? ORDER BY added_at DESC LIMIT ?)",

@@ -28,6 +28,7 @@ def test_index_then_search_finds_red_circles(tmp_path, small_shapes_dir):
     status = photoclip_json(lib, "status")
     assert status["model"] == "tiny-shapes"
     assert status["indexed"] == 40 and status["vectors"] == 40
+    assert status["remembered_phrases"] == 1  # the phrase just searched for
 
     text = photoclip(lib, "search", "a", colour, shape, "-n", "2")
     assert len(text.stdout.strip().splitlines()) == 2

@@ -131,3 +131,26 @@ def test_searcher_remembers_phrases_in_the_library(tiny_embedder, tmp_path):
             offline.query_vector("a green square")
     finally:
         store.close()
+
+
+def test_a_busy_library_doesnt_hold_up_a_search(tiny_embedder, tmp_path):
+    """Remembering a phrase is a nicety: with another writer holding the library, the search
+    answers at once (the phrase is remembered next time)."""
+    import sqlite3
+    import time
+
+    store = Store(tmp_path / "library.db")
+    other = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        searcher = Searcher(store, tiny_embedder)
+        other.execute("BEGIN IMMEDIATE")  # e.g. an indexer writing a batch
+        started = time.monotonic()
+        searcher.query_vector("a red circle")
+        assert time.monotonic() - started < 5  # not the 30 s a writer may otherwise wait
+        other.execute("ROLLBACK")
+        assert store.text_vectors(searcher.model_id, ["a red circle"]) == {}
+        searcher.query_vector("a red circle")
+        assert list(store.text_vectors(searcher.model_id, ["a red circle"])) == ["a red circle"]
+    finally:
+        other.close()
+        store.close()

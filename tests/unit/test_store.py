@@ -408,7 +408,13 @@ def test_removing_a_folder_forgets_it_but_never_touches_the_photos(library, tmp_
 
     assert [f.path for f in library.folders()] == [str(tmp_path / "kept")]
     counts = library.counts()
-    assert counts == {"folders": 1, "indexed": 1, "problems": 0, "vectors": 0}
+    assert counts == {
+        "folders": 1,
+        "indexed": 1,
+        "problems": 0,
+        "vectors": 0,
+        "remembered_phrases": 0,
+    }
     assert library.conn.execute("SELECT COUNT(*) FROM thumbnails").fetchone()[0] == 0
     for f in files:
         assert f.is_file()
