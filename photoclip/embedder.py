@@ -228,6 +228,10 @@ class Embedder:
         self.threads = default_threads()
         self.image_size = _image_size(preprocess)
 
+    def load(self) -> Embedder:
+        """Already loaded (the same call as DeferredEmbedder's)."""
+        return self
+
     def _autocast(self) -> Any:
         import torch
 
@@ -301,11 +305,19 @@ class DeferredEmbedder:
     def loaded(self) -> bool:
         return self._model is not None
 
-    def get(self) -> Embedder:
-        """The real model, loaded now if it wasn't (once, whichever thread asks first)."""
+    def load(self) -> Embedder:
+        """The real model, loaded now if it wasn't (once, whichever thread asks first). Any
+        failure is a ModelUnavailableError, never mistaken for a problem with a photo."""
         with self._lock:
             if self._model is None:
-                model = self._load()
+                try:
+                    model = self._load()
+                except PhotoclipError:
+                    raise
+                except Exception as exc:  # e.g. an unreadable weights file (OSError)
+                    raise ModelUnavailableError(
+                        f"The {self.spec.key} model couldn't be loaded: {exc}"
+                    ) from exc
                 if (model.identity, model.image_size) != (self.identity, self.image_size):
                     raise ModelUnavailableError(
                         f"The {self.spec.key} weights changed while photoclip was starting. "
@@ -315,16 +327,16 @@ class DeferredEmbedder:
             return self._model
 
     def preprocess(self, image: Any) -> Any:
-        return self.get().preprocess(image)
+        return self.load().preprocess(image)
 
     def encode_tensors(self, batch: Any) -> np.ndarray:
-        return self.get().encode_tensors(batch)
+        return self.load().encode_tensors(batch)
 
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
-        return self.get().encode_images(images)
+        return self.load().encode_images(images)
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        return self.get().encode_text(texts)
+        return self.load().encode_text(texts)
 
 
 AnyEmbedder = Embedder | DeferredEmbedder

@@ -127,6 +127,8 @@ class Indexer:
                 targets = [(f.id, f.path) for f in self.store.folders() if f.id in ids]
             model_id = self.store.model_id(self.embedder.identity)
             jobs = self._plan(targets, model_id, report, notify, stop)
+            if jobs and not stop.is_set():
+                self.embedder.load()  # a deferred model: here, not in the decode pool
             if not stop.is_set():
                 self._process(jobs, model_id, report, notify, on_batch, stop, pause)
         report.cancelled = stop.is_set()

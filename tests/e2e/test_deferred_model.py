@@ -154,3 +154,26 @@ def test_a_busy_library_doesnt_hold_up_a_search(tiny_embedder, tmp_path):
     finally:
         other.close()
         store.close()
+
+
+def test_a_model_that_fails_to_load_is_not_blamed_on_the_photos(
+    tiny_embedder, tmp_path, small_shapes_dir
+):
+    from photoclip.indexer import Indexer
+
+    def unreadable():
+        raise PermissionError(13, "Permission denied", "/models/weights.safetensors")
+
+    spec, identity, size = tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size
+    store = Store(tmp_path / "library.db")
+    try:
+        with pytest.raises(ModelUnavailableError, match="tiny-shapes model couldn't be loaded"):
+            Indexer(store, DeferredEmbedder(spec, identity, size, unreadable)).run(
+                [str(small_shapes_dir)]
+            )
+        assert store.problems() == [] and store.counts()["indexed"] == 0
+        # With a model that loads, the same library indexes fully.
+        loads = DeferredEmbedder(spec, identity, size, lambda: tiny_embedder)
+        assert Indexer(store, loads).run().indexed == 40
+    finally:
+        store.close()

@@ -16,19 +16,8 @@ from photoclip.indexer import Indexer
 from photoclip.scanner import walk
 from photoclip.store import Store
 
+from ..library_db import count_rows
 from .helpers import cli_env, photoclip_json
-
-
-def _count(db, sql):
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchone()[0]
-    except sqlite3.OperationalError:  # the schema may not exist yet
-        return 0
-    finally:
-        conn.close()
 
 
 def test_sigkill_mid_index_then_resume_indexes_each_photo_once(tmp_path):
@@ -44,13 +33,13 @@ def test_sigkill_mid_index_then_resume_indexes_each_photo_once(tmp_path):
         env=cli_env(lib), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 300
-    while _count(db, "SELECT COUNT(*) FROM vectors") < 12:
+    while count_rows(db, "SELECT COUNT(*) FROM vectors") < 12:
         assert proc.poll() is None, "indexing finished before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    committed = _count(db, "SELECT COUNT(*) FROM vectors")
+    committed = count_rows(db, "SELECT COUNT(*) FROM vectors")
     assert 12 <= committed < 120
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from guitest import MODEL_TIMEOUT_MS, wait_model
+
+from tests.library_db import indexed_count
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -115,16 +116,3 @@ def test_photoclip_with_a_folder_indexes_it_and_closes_cleanly_on_sigterm(
                 app.kill()
     assert app.returncode == 0, errors
     assert [line for line in errors.splitlines() if "propagateSizeHints" not in line] == []
-
-
-def indexed_count(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
-        return 0
-    try:
-        return conn.execute("SELECT COUNT(*) FROM photos WHERE status = 'indexed'").fetchone()[0]
-    except sqlite3.Error:
-        return 0  # the app is still creating the database
-    finally:
-        conn.close()
