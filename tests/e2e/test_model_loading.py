@@ -209,3 +209,24 @@ def test_every_catalogue_model_downloads_from_where_open_clip_says():
         cfg = open_clip.get_pretrained_cfg(spec.arch, spec.pretrained)
         assert cfg, f"open_clip doesn't know {spec.arch} {spec.pretrained}"
         assert spec.hf_repo == cfg["hf_hub"].strip("/"), spec.key
+
+
+def test_weights_arrive_exactly_and_in_the_models_dtype(twin, tmp_path):
+    """The model takes the file's tensors as they are (not a second copy of them), and a
+    half-precision file still makes a full-precision model on the CPU."""
+    from safetensors.torch import load_file, save_file
+
+    resolved = resolve_weights(get_spec(DEFAULT_MODEL), allow_download=False)
+    on_disk = load_file(resolved.path)
+    params = twin.model.state_dict()
+    assert set(on_disk) <= set(params)
+    for key, tensor in on_disk.items():
+        assert torch.equal(params[key], tensor), key
+
+    half = tmp_path / "half.safetensors"
+    save_file({k: v.half().contiguous() for k, v in on_disk.items()}, str(half))
+    del on_disk
+    emb = load_embedder(DEFAULT_MODEL, weights=str(half), device="cpu", precision="fp32")
+    assert {p.dtype for p in emb.model.parameters()} == {torch.float32}
+    probe = ["a red car", "snow on a mountain"]
+    np.testing.assert_allclose(emb.encode_text(probe), twin.encode_text(probe), atol=0.02)
