@@ -46,6 +46,10 @@ def hf_cache_dir() -> str:
     return str(constants.HF_HUB_CACHE)
 
 
+def _local_dir_weights(spec: ModelSpec) -> Path:
+    return Path(spec.arch.removeprefix("local-dir:")) / SAFE_WEIGHTS_NAME
+
+
 def locate_weights(spec: ModelSpec, weights: str | None = None) -> str | None:
     """The file loading ``spec`` (or the named ``weights``) would read, when it is already on
     this computer. Cheap: no hashing, no network, no torch."""
@@ -53,7 +57,7 @@ def locate_weights(spec: ModelSpec, weights: str | None = None) -> str | None:
     if weights:
         path = Path(weights).expanduser()
     elif spec.is_local_dir:
-        path = Path(spec.arch.removeprefix("local-dir:")) / SAFE_WEIGHTS_NAME
+        path = _local_dir_weights(spec)
     else:
         from huggingface_hub import try_to_load_from_cache
 
@@ -75,20 +79,19 @@ def resolve_weights(
     """Find the model's weights file, downloading it only if allowed and needed."""
     weights = weights or os.environ.get(WEIGHTS_ENV) or None
     found = locate_weights(spec, weights)
-    if weights or spec.is_local_dir:
-        if found is None and weights:
-            raise ModelUnavailableError(
-                f"The weights file {Path(weights).expanduser()} doesn't exist. Check the path "
-                f"given with --weights (or {WEIGHTS_ENV})."
-            )
-        if found is None:
-            raise ModelUnavailableError(
-                f"The {spec.key} model folder is incomplete: "
-                f"{Path(spec.arch.removeprefix('local-dir:')) / SAFE_WEIGHTS_NAME}."
-            )
-        return ResolvedWeights(found, file_sha256(found))
+    if weights and found is None:
+        raise ModelUnavailableError(
+            f"The weights file {Path(weights).expanduser()} doesn't exist. Check the path "
+            f"given with --weights (or {WEIGHTS_ENV})."
+        )
+    if spec.is_local_dir and found is None:
+        raise ModelUnavailableError(
+            f"The {spec.key} model folder is incomplete: {_local_dir_weights(spec)}."
+        )
     if found is not None:
-        return ResolvedWeights(found, _hf_blob_sha256(found))
+        # A Hugging Face blob is named by its hash; any other file is hashed (once per run).
+        from_hub = not (weights or spec.is_local_dir)
+        return ResolvedWeights(found, _hf_blob_sha256(found) if from_hub else file_sha256(found))
     if not spec.hf_repo:
         raise PhotoclipError(f"{spec.key} has no download location.")
 
