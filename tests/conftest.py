@@ -3,7 +3,6 @@ and a random-weight twin of the default model in a private Hugging Face cache.""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -46,8 +45,9 @@ def shapes_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def shapes_manifest(shapes_dir) -> dict[str, dict]:
     """Absolute path -> {colour, shape, background}."""
-    entries = json.loads((shapes_dir / "manifest.json").read_text())
-    return {str((shapes_dir / e["path"]).resolve()): e for e in entries}
+    from tools.shapes import read_manifest
+
+    return read_manifest(shapes_dir)
 
 
 @pytest.fixture

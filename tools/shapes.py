@@ -266,6 +266,12 @@ def write_library(
     return result
 
 
+def read_manifest(root: Path) -> dict[str, dict[str, str]]:
+    """``write_library``'s manifest: {absolute path: {path, colour, shape, background}}."""
+    entries = json.loads((Path(root) / "manifest.json").read_text(encoding="utf-8"))
+    return {str((Path(root) / e["path"]).resolve()): e for e in entries}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Write a library of generated coloured-shape photos."

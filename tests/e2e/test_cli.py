@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
+
+from tools.shapes import read_manifest
 
 from .helpers import photoclip, photoclip_json
 
@@ -13,7 +14,7 @@ def test_index_then_search_finds_red_circles(tmp_path, small_shapes_dir):
     lib = tmp_path / "lib"
     out = photoclip(lib, "index", str(small_shapes_dir), "--model", "tiny-shapes")
     assert "40 indexed" in out.stdout
-    manifest = load_manifest(small_shapes_dir)
+    manifest = read_manifest(small_shapes_dir)
     pairs = Counter((e["colour"], e["shape"]) for e in manifest.values())
     (colour, shape), count = pairs.most_common(1)[0]
     assert count >= 2
@@ -42,11 +43,6 @@ def test_index_then_search_finds_red_circles(tmp_path, small_shapes_dir):
         manifest[sim["results"][0]["path"]]["colour"],
         manifest[sim["results"][0]["path"]]["shape"],
     ) == (colour, shape)
-
-
-def load_manifest(root):
-    entries = json.loads((root / "manifest.json").read_text())
-    return {str((root / e["path"]).resolve()): e for e in entries}
 
 
 def test_problems_lists_unreadable_files_with_reasons(tmp_path, small_shapes_dir):

@@ -1,9 +1,8 @@
-"""Helpers for the GUI tests: waiting on the app's real work, reading the shape photos'
-manifest, checking the library, and sending real drop events."""
+"""Helpers for the GUI tests: waiting on the app's real work, checking the library,
+and sending real drop events."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -27,18 +26,21 @@ def wait_indexed(qtbot, window, *, at_least: int = 1) -> None:
     )
 
 
+def launch_indexed(launch, qtbot, folders: list, *, at_least: int):
+    """The app started on ``folders``, once its model has loaded and indexing has finished
+    with at least ``at_least`` photos in the library."""
+    window = launch(folders)
+    wait_model(qtbot, window)
+    wait_indexed(qtbot, window, at_least=at_least)
+    return window
+
+
 def wait_results(qtbot, window) -> None:
     """Until the grid shows the answer to the current query."""
     qtbot.waitUntil(
         lambda: not window.search.in_flight and window.model.query == window.search.query,
         timeout=30_000,
     )
-
-
-def manifest(folder: Path) -> dict[str, dict]:
-    """Absolute path -> {colour, shape, background}, from tools.shapes' manifest.json."""
-    entries = json.loads((folder / "manifest.json").read_text())
-    return {str((folder / e["path"]).resolve()): e for e in entries}
 
 
 def library_is_consistent(db_path: Path) -> tuple[int, list[str]]:

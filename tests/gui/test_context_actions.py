@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from guitest import manifest, wait_indexed, wait_model, wait_results
+from guitest import launch_indexed, wait_results
 from PySide6.QtWidgets import QApplication
 
 from photoclip.ui.grid_model import PathRole
+from tools.shapes import read_manifest
 
 
 def menu_actions(menu) -> dict[str, object]:
@@ -16,14 +17,12 @@ def test_context_menu_copy_path_and_find_similar(launch, qtbot, small_shapes_dir
     from PIL import Image
 
     # A near-duplicate (smaller, re-encoded) of one photo: its look-alike in the library.
-    original = sorted(manifest(small_shapes_dir))[11]
+    original = sorted(read_manifest(small_shapes_dir))[11]
     twin = small_shapes_dir / "inbox" / "twin-of-11.jpg"
     with Image.open(original) as im:
         im.resize((im.width * 3 // 4, im.height * 3 // 4)).save(twin, quality=75)
 
-    window = launch([small_shapes_dir])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=41)
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=41)
     window.search.refresh()
     wait_results(qtbot, window)
     row = window.model.row_of(window.store.photo_id_for_path(original))

@@ -3,15 +3,13 @@ has focus goes to the search bar."""
 
 from __future__ import annotations
 
-from guitest import wait_indexed, wait_model, wait_results
+from guitest import launch_indexed, wait_results
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 
 def test_search_shortcuts(launch, qtbot, small_shapes_dir):
-    window = launch([small_shapes_dir])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=40)
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     edit = window.search_bar.edit

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 
-from guitest import drop_urls, wait_indexed, wait_model, wait_results
+from guitest import drop_urls, launch_indexed, wait_indexed, wait_results
 from PySide6.QtWidgets import QMessageBox
 
 
@@ -31,9 +31,7 @@ def test_dropping_a_photo_adds_its_folder(launch, qtbot, small_shapes_dir):
 
 def test_remove_folder_asks_first_and_keeps_the_files(launch, qtbot, small_shapes_dir,
                                                       monkeypatch):  # fmt: skip
-    window = launch([small_shapes_dir])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=40)
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
     qtbot.waitUntil(lambda: window.sidebar.list.count() == 3)
     window.sidebar.list.setCurrentRow(1)
     assert window.sidebar.remove_button.isEnabled()
@@ -57,9 +55,7 @@ def test_remove_folder_asks_first_and_keeps_the_files(launch, qtbot, small_shape
 
 def test_problems_view_lists_unreadable_files(launch, qtbot, small_shapes_dir):
     (small_shapes_dir / "inbox" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
-    window = launch([small_shapes_dir])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=40)
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
     qtbot.waitUntil(lambda: not window.sidebar._problems.isHidden(), timeout=10_000)
     window.sidebar.select_problems()
     assert window.stack.currentWidget() is window.problems
@@ -74,9 +70,7 @@ def test_new_photos_in_a_library_folder_are_picked_up(launch, qtbot, small_shape
     folder = tmp_path / "growing"
     shutil.copytree(small_shapes_dir / "inbox", folder)
     before = len(list(folder.glob("*.jpg")))
-    window = launch([folder])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=before)
+    window = launch_indexed(launch, qtbot, [folder], at_least=before)
     qtbot.waitUntil(lambda: str(folder) in window.watcher.watched(), timeout=10_000)
     extra = next((small_shapes_dir / "2023").rglob("*.jpg"))
     shutil.copy(extra, folder / "new-arrival.jpg")

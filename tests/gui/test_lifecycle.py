@@ -6,13 +6,15 @@ from __future__ import annotations
 import shutil
 import threading
 
-from guitest import library_is_consistent, manifest, wait_indexed, wait_model
+from guitest import library_is_consistent, wait_indexed, wait_model
 from PySide6.QtCore import Qt
+
+from tools.shapes import read_manifest
 
 
 def test_close_mid_index_then_resume(launch, qtbot, shapes_dir, tmp_path):
     photos = shutil.copytree(shapes_dir, tmp_path / "photos")
-    total = len(manifest(photos))
+    total = len(read_manifest(photos))
     library = tmp_path / "library"
     window = launch([photos], library=library)
     worker = window.services.index_worker

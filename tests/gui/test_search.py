@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import shutil
 
-from guitest import drop_urls, manifest, wait_indexed, wait_model, wait_results
+from guitest import drop_urls, launch_indexed, wait_indexed, wait_model, wait_results
 from PySide6.QtCore import Qt
 
 from photoclip.ui.grid_model import DimRole, PathRole, ScoreRole
+from tools.shapes import read_manifest
 
 
 def top_paths(window, n: int) -> list[str]:
@@ -18,7 +19,7 @@ def top_paths(window, n: int) -> list[str]:
 
 def test_drop_folder_index_then_search_a_red_circle(launch, qtbot, shapes_dir, tmp_path):
     photos = shutil.copytree(shapes_dir, tmp_path / "photos")
-    truth = manifest(photos)
+    truth = read_manifest(photos)
     red_circles = {p for p, e in truth.items() if (e["colour"], e["shape"]) == ("red", "circle")}
     assert len(red_circles) >= 5
     window = launch()
@@ -59,9 +60,7 @@ def test_drop_folder_index_then_search_a_red_circle(launch, qtbot, shapes_dir, t
 
 
 def test_query_errors_are_shown_inline(launch, qtbot, small_shapes_dir):
-    window = launch([small_shapes_dir])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=40)
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
     window.search_bar.set_text("- people")
     qtbot.waitUntil(lambda: "at least one thing to look for" in window.result_label.text())
     window.search_bar.set_text("./no-such-reference.jpg")
@@ -73,9 +72,9 @@ def test_query_errors_are_shown_inline(launch, qtbot, small_shapes_dir):
 
 def test_folder_filter_sort_by_date_and_pagination(launch, qtbot, small_shapes_dir, tmp_path):
     other = shutil.copytree(small_shapes_dir / "inbox", tmp_path / "other")
-    window = launch([small_shapes_dir, other])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=40 + len(list(other.glob("*.jpg"))))
+    window = launch_indexed(
+        launch, qtbot, [small_shapes_dir, other], at_least=40 + len(list(other.glob("*.jpg")))
+    )
     qtbot.waitUntil(lambda: window.sidebar.list.count() == 4)
     # Pick the second folder in the sidebar: only its photos are searched.
     window.sidebar.list.setCurrentRow(2)
@@ -96,14 +95,12 @@ def test_similar_by_dropping_an_image_on_the_search_bar(launch, qtbot, small_sha
     here a resized, re-encoded copy of one of the library's photos finds that photo."""
     from PIL import Image
 
-    original = sorted(manifest(small_shapes_dir))[7]
+    original = sorted(read_manifest(small_shapes_dir))[7]
     outside = tmp_path / "outside" / "copy.jpg"
     outside.parent.mkdir()
     with Image.open(original) as im:
         im.resize((im.width // 2, im.height // 2)).save(outside, quality=80)
-    window = launch([small_shapes_dir])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=40)
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
 
     assert drop_urls(window.search_bar.edit, [str(outside)])
     qtbot.waitUntil(lambda: window.model.query.kind == "similar", timeout=30_000)

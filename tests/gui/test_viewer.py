@@ -3,14 +3,12 @@ current result, Esc goes back to the grid."""
 
 from __future__ import annotations
 
-from guitest import wait_indexed, wait_model, wait_results
+from guitest import launch_indexed, wait_results
 from PySide6.QtCore import Qt
 
 
 def test_viewer_opens_navigates_and_closes(launch, qtbot, small_shapes_dir):
-    window = launch([small_shapes_dir])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=40)
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
     window.search.refresh()
     wait_results(qtbot, window)
     grid, viewer = window.grid, window.viewer
@@ -55,9 +53,7 @@ def test_viewer_opens_navigates_and_closes(launch, qtbot, small_shapes_dir):
 
 
 def test_viewer_shows_why_a_photo_cannot_be_opened(launch, qtbot, small_shapes_dir):
-    window = launch([small_shapes_dir])
-    wait_model(qtbot, window)
-    wait_indexed(qtbot, window, at_least=40)
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
     window.search.refresh()
     wait_results(qtbot, window)
     path = window.model.row_info(0).path
