@@ -301,8 +301,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
     else:
+        labels = {k: k.replace("_", " ").capitalize() + ":" for k in info}
+        width = max(map(len, labels.values()))
         for k, v in info.items():
-            print(f"{k.replace('_', ' ').capitalize() + ':':16} {v}")
+            print(f"{labels[k]:{width}} {v}")
     return 0
 
 

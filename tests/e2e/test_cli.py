@@ -30,6 +30,10 @@ def test_index_then_search_finds_red_circles(tmp_path, small_shapes_dir):
     assert status["model"] == "tiny-shapes"
     assert status["indexed"] == 40 and status["vectors"] == 40
     assert status["remembered_phrases"] == 1  # the phrase just searched for
+    lines = photoclip(lib, "status").stdout.splitlines()
+    assert "Remembered phrases: 1" in [" ".join(line.split()) for line in lines]
+    # The values line up in one column, whatever the labels' lengths.
+    assert len({len(line) - len(line.split(":", 1)[1].lstrip()) for line in lines}) == 1
 
     text = photoclip(lib, "search", "a", colour, shape, "-n", "2")
     assert len(text.stdout.strip().splitlines()) == 2
