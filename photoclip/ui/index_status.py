@@ -48,9 +48,18 @@ class IndexStatus(QWidget):
         return self.pause_button.isChecked()
 
     def starting(self) -> None:
-        self.label.setText("Looking for new photos…")
+        self.label.setText("Indexing paused" if self.paused else "Looking for new photos…")
         self.bar.setRange(0, 0)
         self.show()
+
+    def set_paused(self, paused: bool) -> None:
+        """Show the indexer's pause state (it is the one source of truth; see
+        IndexWorker.set_paused)."""
+        if paused != self.paused:
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(paused)
+            self.pause_button.blockSignals(False)
+            self._refresh()
 
     def update_progress(self, p: Any) -> None:
         """``p``: indexer.Progress."""
@@ -68,18 +77,20 @@ class IndexStatus(QWidget):
             self.bar.setValue(p.done)
 
     def stopped(self) -> None:
-        self.pause_button.blockSignals(True)
-        self.pause_button.setChecked(False)
-        self.pause_button.blockSignals(False)
-        self._sync_pause_look()
+        """The run is over. The pause button keeps its state: a pause outlasts the run."""
         self._last = None
         self.hide()
 
     def _on_pause(self, paused: bool) -> None:
+        self._refresh()
+        self.pauseToggled.emit(paused)
+
+    def _refresh(self) -> None:
         self._sync_pause_look()
         if self._last is not None:
             self.update_progress(self._last)
-        self.pauseToggled.emit(paused)
+        elif self.isVisible():
+            self.starting()
 
     def _sync_pause_look(self) -> None:
         paused = self.paused

@@ -39,6 +39,7 @@ class IndexWorker(QObject):
     failed = Signal(str)
     modelReady = Signal(str)  # model key, once its vectors may be written
     idle = Signal()  # nothing left to do
+    pausedChanged = Signal(bool)
     _wake = Signal()
 
     def __init__(self, store: Store) -> None:
@@ -60,6 +61,23 @@ class IndexWorker(QObject):
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def paused(self) -> bool:
+        return self.pause.is_set()
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume indexing (from any thread). This is the one pause state, and it
+        lasts until the user resumes: across runs, through Cancel and folder removals. A
+        pause is the user's decision to have the computer to themselves, not a property of
+        one run; the status bar shows it whenever indexing is under way."""
+        if paused == self.pause.is_set():
+            return
+        if paused:
+            self.pause.set()
+        else:
+            self.pause.clear()
+        self.pausedChanged.emit(paused)
 
     def request(self, folders: list[str] | None = None, *, retry_failed: bool = False) -> None:
         """Index these folders (added to the library first), or all folders."""
@@ -89,10 +107,9 @@ class IndexWorker(QObject):
         self.request(None)
 
     def cancel(self) -> None:
-        """Stop the current run and forget queued requests."""
+        """Stop the current run and forget queued requests (a pause stays: see set_paused)."""
         with self._lock:
             self._pending = None
-        self.pause.clear()
         self.stop.set()
 
     def shutdown(self) -> None:
@@ -139,6 +156,10 @@ class IndexWorker(QObject):
         folders = sorted(job.folders) if job.folders is not None else None
         self._running = True
         self.started.emit(folders)
+        # The core checks the pause between batches; a run that begins paused must not
+        # scan or index a first batch either.
+        while self.pause.is_set() and not self.stop.is_set():
+            self.stop.wait(0.1)
         try:
             indexer = Indexer(self.store, embedder, retry_failed=job.retry_failed)
             report = indexer.run(

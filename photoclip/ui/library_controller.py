@@ -47,6 +47,8 @@ class LibraryController(QObject):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         worker.idle.connect(window.index_status.stopped)
+        worker.pausedChanged.connect(window.index_status.set_paused)
+        window.index_status.set_paused(worker.paused)
         window.index_status.pauseToggled.connect(self._on_pause)
         window.index_status.cancelClicked.connect(self.cancel_indexing)
         window.problems.retryClicked.connect(self._retry_problems)
@@ -197,11 +199,9 @@ class LibraryController(QObject):
         )  # fmt: skip
 
     def _on_pause(self, paused: bool) -> None:
+        self.worker.set_paused(paused)
         if paused:
-            self.worker.pause.set()
-            self.window.show_message("Indexing paused.")
-        else:
-            self.worker.pause.clear()
+            self.window.show_message("Indexing paused until you resume it.")
 
     def cancel_indexing(self) -> None:
         self.worker.cancel()
