@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import __version__
+from .config import MODEL_ENV, Resolver
 from .errors import PhotoclipError
 from .models import DEFAULT_MODEL, MODELS, get_spec
-from .paths import LIBRARY_ENV, library_db_path
+from .paths import LIBRARY_ENV
 
 COMMANDS = (
     "index", "search", "similar", "status", "problems", "folders", "remove", "models",
@@ -36,11 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--library", metavar="PATH",
-        help=f"library folder or .db file (default: ${LIBRARY_ENV} or the OS data folder)",
+        help=f"library folder or .db file (default: ${LIBRARY_ENV}, else the one chosen in "
+        "Settings, else the OS data folder)",
     )  # fmt: skip
     common.add_argument(
         "--model", choices=sorted(MODELS),
-        help=f"CLIP model (default: the library's model, else {DEFAULT_MODEL})",
+        help=f"CLIP model (default: ${MODEL_ENV}, else the library's model, else "
+        f"{DEFAULT_MODEL})",
     )  # fmt: skip
     common.add_argument("--weights", metavar="FILE", help="use this local weights file")
     common.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
@@ -110,14 +113,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- composition ---------------------------------------------------------------------------
 
 
+def resolver(args: argparse.Namespace) -> Resolver:
+    """The settings resolver the app uses too (flag > environment > settings file > library >
+    default), read once per command."""
+    found = getattr(args, "_resolver", None)
+    if found is None:
+        found = args._resolver = Resolver()
+    return found
+
+
 def open_library(args: argparse.Namespace) -> Any:
+    from .recovery import remember_folders_at_exit
     from .store import Store
 
-    return Store(library_db_path(args.library))
+    store = Store(resolver(args).library(args.library).value)
+    remember_folders_at_exit(store)
+    return store
 
 
 def model_key(args: argparse.Namespace, store: Any) -> str:
-    return str(args.model or store.get_setting(MODEL_SETTING) or DEFAULT_MODEL)
+    return resolver(args).model(args.model, store.get_setting(MODEL_SETTING)).value
+
+
+def weights_for(args: argparse.Namespace, key: str) -> str | None:
+    return resolver(args).weights(key, args.weights).value
 
 
 def load_model(args: argparse.Namespace, key: str) -> Any:
@@ -125,8 +144,9 @@ def load_model(args: argparse.Namespace, key: str) -> Any:
 
     bar = _Bar(sys.stderr, "Downloading model")
     emb = load_embedder(
-        key, weights=args.weights, device=args.device, precision=args.precision,
-        threads=args.threads, allow_download=not args.offline, progress=bar.update_bytes,
+        key, weights=weights_for(args, key), device=args.device, precision=args.precision,
+        threads=resolver(args).threads(args.threads).value or None,
+        allow_download=not args.offline, progress=bar.update_bytes,
     )  # fmt: skip
     bar.finish()
     return emb
@@ -139,7 +159,7 @@ def model_for(args: argparse.Namespace, store: Any, key: str) -> Any:
     from .embedder import deferred_from_profile, locate_weights, profile_of
 
     spec = get_spec(key)
-    path = locate_weights(spec, args.weights)
+    path = locate_weights(spec, weights_for(args, key))
     if path is None:
         return load_model(args, key)  # explains what is missing, or downloads it
     st = os.stat(path)
@@ -290,21 +310,36 @@ def _print_result(args: argparse.Namespace, query: str, result: Any, seconds: fl
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """The library, model and weights in use, where each choice came from, and counts."""
+    settings = resolver(args)
+    library = settings.library(args.library)
     store = open_library(args)
+    model = settings.model(args.model, store.get_setting(MODEL_SETTING))
+    weights = settings.weights(model.value, args.weights)
     counts = store.counts()
-    info = {
+    info: dict[str, Any] = {
         "library": str(store.path),
-        "model": model_key(args, store),
+        "library_from": library.source,
+        "model": model.value,
+        "model_from": model.source,
+        "weights": weights.value,
+        "weights_from": weights.source,
+        "settings_file": str(settings.path),
         "schema_version": store.schema_version,
         **counts,
     }
     if args.json:
         print(json.dumps(info, indent=2))
-    else:
-        labels = {k: k.replace("_", " ").capitalize() + ":" for k in info}
-        width = max(map(len, labels.values()))
-        for k, v in info.items():
-            print(f"{labels[k]:{width}} {v}")
+        return 0
+    # Text: each choice with where it came from, on one line.
+    shown = {k: v for k, v in info.items() if not k.endswith("_from")}
+    shown["library"] = f"{store.path}  (from {library.source})"
+    shown["model"] = f"{model.value}  (from {model.source})"
+    shown["weights"] = f"{weights.value or 'the model’s usual place'}  (from {weights.source})"
+    labels = {k: k.replace("_", " ").capitalize() + ":" for k in shown}
+    width = max(map(len, labels.values()))
+    for k, v in shown.items():
+        print(f"{labels[k]:{width}} {v}")
     return 0
 
 

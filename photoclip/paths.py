@@ -1,5 +1,6 @@
-"""Where photoclip keeps its library database: the OS-standard per-user data folder,
-overridable with ``--library`` or ``PHOTOCLIP_LIBRARY``."""
+"""Where photoclip keeps its library database (the OS-standard per-user data folder,
+overridable with ``--library`` or ``PHOTOCLIP_LIBRARY``) and its settings file (the
+OS-standard per-user config folder)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,19 @@ def default_data_dir() -> Path:
         base = home / "Library" / "Application Support"
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / APP_NAME
+
+
+def default_config_dir() -> Path:
+    """The per-user config folder: $XDG_CONFIG_HOME/photoclip (else ~/.config/photoclip) on
+    Linux, ~/Library/Application Support/photoclip on macOS, %APPDATA%\\photoclip on Windows."""
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
     return base / APP_NAME
 
 

@@ -105,6 +105,16 @@ def pillow_images() -> Path:
     return PILLOW_IMAGES
 
 
+@pytest.fixture(autouse=True)
+def private_settings_file(tmp_path, monkeypatch) -> Path:
+    """Each test gets its own photoclip settings file (photoclip.config), never the user's:
+    the config folder is moved into the test's temp folder, for the CLI in a child too."""
+    config_home = tmp_path / "config-home"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    monkeypatch.setenv("APPDATA", str(config_home))
+    return config_home / "photoclip" / "config.json"
+
+
 @pytest.fixture
 def library(tmp_path):
     """A fresh, real library database in a temp folder."""
