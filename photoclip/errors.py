@@ -16,6 +16,15 @@ class LibraryBusyError(StoreError):
     """Another photoclip process is writing to the same library."""
 
 
+class DamagedLibraryError(StoreError):
+    """The library file is damaged (not a database any more, or malformed pages); photoclip
+    can move it aside and rebuild the library from its folders."""
+
+
+class NetworkLibraryError(StoreError):
+    """The library is on a network file system, where SQLite's write-ahead log isn't safe."""
+
+
 class ModelUnavailableError(PhotoclipError):
     """The CLIP model's weights are neither cached nor downloadable right now."""
 

@@ -12,7 +12,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from .errors import LibraryBusyError, StoreError
+from .errors import (
+    DamagedLibraryError,
+    LibraryBusyError,
+    NetworkLibraryError,
+    StoreError,
+)
 from .models import ModelIdentity
 
 _SCHEMA_V1 = """
@@ -172,11 +177,20 @@ def describe_sqlite_error(exc: sqlite3.Error, db_path: str | os.PathLike[str]) -
 class Store:
     """Thread-safe handle on one library database. Each thread gets its own connection."""
 
-    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        *,
+        backup_progress: BackupProgress | None = None,
+    ) -> None:
+        """Open (or create) the library, migrating an older one after backing it up;
+        ``backup_progress(done_bytes, total_bytes)`` follows that backup. Refuses a library on
+        a network drive (NetworkLibraryError) and a damaged one (DamagedLibraryError)."""
         self.path = Path(db_path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        refuse_network_library(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -185,8 +199,14 @@ class Store:
                 f"{exc.strerror or exc}."
             ) from exc
         try:
-            with self._translate():
-                self._migrate(self.conn)
+            try:
+                with self._translate():
+                    self._migrate(self.conn, backup_progress)
+                    # A cheap look at the table a rebuild starts from: damage there shows now,
+                    # in words, rather than later as a bug.
+                    self.conn.execute("SELECT id, path FROM folders").fetchall()
+            except StoreError as exc:
+                raise as_damaged(exc) from exc.__cause__
         except BaseException:
             self.close()  # a refused library must not stay open, nor locked mid-migration
             raise
@@ -260,11 +280,13 @@ class Store:
 
     # -- schema ----------------------------------------------------------------------------
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
+    def _migrate(
+        self, conn: sqlite3.Connection, backup_progress: BackupProgress | None = None
+    ) -> None:
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise StoreError(describe_sqlite_error(exc, self.path)) from exc
+            raise as_damaged(StoreError(describe_sqlite_error(exc, self.path))) from exc
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"The library {self.path} was written by a newer photoclip (schema "
@@ -281,7 +303,10 @@ class Store:
         if version == SCHEMA_VERSION:
             return
         if version > 0:
-            self.backup(self.path.with_name(f"{self.path.name}.v{version}.{int(time.time())}.bak"))
+            self.backup(
+                self.path.with_name(f"{self.path.name}.v{version}.{int(time.time())}.bak"),
+                progress=backup_progress,
+            )
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have migrated while we waited for the write lock.
@@ -294,13 +319,24 @@ class Store:
             raise
         conn.commit()
 
-    def backup(self, dest: str | os.PathLike[str]) -> Path:
-        """A consistent copy of the database (SQLite's online backup), even while in use."""
+    def backup(
+        self, dest: str | os.PathLike[str], *, progress: BackupProgress | None = None
+    ) -> Path:
+        """A consistent copy of the database (SQLite's online backup), even while in use.
+        ``progress(done_bytes, total_bytes)`` is called as it goes, a few megabytes a step."""
         dest = Path(dest)
+        page_size = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+
+        def report(status: int, remaining: int, total: int) -> None:
+            if progress is not None:
+                progress((total - remaining) * page_size, total * page_size)
+
         with self._translate():
             target = sqlite3.connect(dest)
             try:
-                self.conn.backup(target)
+                self.conn.backup(
+                    target, pages=max(1, BACKUP_STEP_BYTES // page_size), progress=report
+                )
             finally:
                 target.close()
         return dest
@@ -727,3 +763,60 @@ else:
 
     def _unlock_file(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# -- opening safely (refusals, damage, a migration's cost) -------------------------------------
+
+# Called as a backup goes: (bytes copied, bytes in all).
+BackupProgress = Callable[[int, int], None]
+# How much a backup copies per step (between two progress reports).
+BACKUP_STEP_BYTES = 4 << 20
+
+_DAMAGE_WORDS = ("not a database", "malformed", "corrupt")
+
+
+def as_damaged(exc: StoreError) -> StoreError:
+    """``exc`` as a DamagedLibraryError when SQLite found the file damaged, else unchanged."""
+    cause = exc.__cause__
+    text = f"{exc} {cause}".lower()
+    if isinstance(exc, DamagedLibraryError) or not any(w in text for w in _DAMAGE_WORDS):
+        return exc
+    damaged = DamagedLibraryError(str(exc))
+    damaged.__cause__ = cause
+    return damaged
+
+
+def refuse_network_library(db_path: str | os.PathLike[str]) -> None:
+    """Raise NetworkLibraryError when ``db_path`` is on a network file system."""
+    from .fsinfo import network_filesystem
+
+    kind = network_filesystem(Path(db_path).parent)
+    if kind:
+        raise NetworkLibraryError(network_library_message(db_path, kind))
+
+
+def network_library_message(path: str | os.PathLike[str], kind: str) -> str:
+    return (
+        f"The library {path} is on a network drive ({kind}), where photoclip can't keep it "
+        "safe: SQLite's write-ahead log needs shared memory that network drives don't "
+        "provide safely, so the library could be damaged. Choose a folder on this computer."
+    )
+
+
+def pending_migration(db_path: str | os.PathLike[str]) -> int | None:
+    """The schema version of a library that opening would migrate (after a backup), found
+    with a cheap read-only look; None for a new, current, newer or unreadable library."""
+    path = Path(db_path)
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return None
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return version if 0 < version < SCHEMA_VERSION else None
