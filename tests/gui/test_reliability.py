@@ -4,10 +4,18 @@ one window, and a removed folder stays removed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from guitest import INDEX_TIMEOUT_MS, launch_indexed, wait_indexed
 from PySide6.QtCore import QObject, Slot
 
 from tools.shapes import write_library
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Phases(QObject):
@@ -48,3 +56,53 @@ def test_pause_lasts_until_resumed_and_the_button_always_shows_it(launch, qtbot,
     status.pause_button.click()
     wait_indexed(qtbot, window, at_least=64)
     assert not status.paused and not worker.paused
+
+
+# One launch of photoclip, cut down to the single-instance hand-off, as photoclip.app.launch
+# does it (hand_off, then listen); every copy starts at the same moment.
+_LAUNCH = """
+import json, sys, time
+from PySide6.QtCore import QCoreApplication, QTimer
+from photoclip.ui.single_instance import SingleInstance
+
+name, folder, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+app = QCoreApplication([])
+instance = SingleInstance(name)
+while time.time() < start_at - 0.05:
+    time.sleep(0.01)
+while time.time() < start_at:
+    pass  # spin: both copies leave the barrier within microseconds of each other
+if instance.hand_off([folder]):
+    print("handed-off")
+    sys.exit(0)
+instance.listen()
+received = []
+instance.activated.connect(lambda folders: (received.extend(folders), app.quit()))
+QTimer.singleShot(8000, app.quit)
+app.exec()
+instance.close()
+print("instance " + json.dumps(received))
+"""
+
+
+def test_two_launches_at_the_same_moment_end_with_one_instance(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    for attempt in range(10):
+        name = f"photoclip-race-{os.getpid()}-{attempt}"
+        start_at = time.time() + 2.0
+        command = [sys.executable, "-c", _LAUNCH, name]
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+        launches = [
+            subprocess.Popen([*command, f"/from/{n}", str(start_at)], cwd=REPO, env=env, **pipes)
+            for n in range(2)
+        ]
+        outcomes = []
+        for n, launched in enumerate(launches):
+            out, err = launched.communicate(timeout=60)
+            assert launched.returncode == 0, err
+            outcomes.append((out.strip(), n))
+        outcomes.sort()
+        # Exactly one stays as the instance, and it got the other's folder.
+        (first, n_first), (second, _) = outcomes
+        assert first == "handed-off", (attempt, outcomes)
+        assert second == f'instance ["/from/{n_first}"]', (attempt, outcomes)
