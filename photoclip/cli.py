@@ -23,7 +23,7 @@ from .paths import LIBRARY_ENV
 
 COMMANDS = (
     "index", "search", "similar", "status", "problems", "folders", "remove", "models",
-    "install-desktop", "uninstall-desktop",
+    "rebuild", "install-desktop", "uninstall-desktop",
 )  # fmt: skip
 MODEL_SETTING = "model"
 
@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rm.add_argument("path")
     sub.add_parser("models", parents=[common], help="list the models photoclip offers")
+    sub.add_parser(
+        "rebuild", parents=[common],
+        help="move a damaged library aside (kept as it is) and start a new one with its folders",
+    )  # fmt: skip
     sub.add_parser("install-desktop", help="add photoclip to this user's app menu (Linux)")
     sub.add_parser("uninstall-desktop", help="remove what install-desktop added")
     return p
@@ -383,6 +387,29 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    """A damaged library is moved aside, never deleted; the new one has the same folders."""
+    from .errors import DamagedLibraryError
+    from .recovery import rebuild
+    from .store import Store
+
+    db_path = resolver(args).library(args.library).value
+    if not db_path.exists():
+        print(f"There is no library at {db_path}: nothing to rebuild.")
+        return 0
+    try:
+        Store(db_path).close()
+    except DamagedLibraryError:
+        done = rebuild(db_path)
+        done.store.close()
+        print(done.summary())
+        if done.folders:
+            print("Index them again with: photoclip index")
+        return 0
+    print(f"The library {db_path} isn't damaged: nothing to rebuild.")
+    return 0
+
+
 def cmd_install_desktop(args: argparse.Namespace) -> int:
     from .desktop import install
 
@@ -406,6 +433,7 @@ def cmd_uninstall_desktop(args: argparse.Namespace) -> int:
 _COMMAND_FUNCS = {
     "index": cmd_index, "search": cmd_search, "similar": cmd_similar, "status": cmd_status,
     "problems": cmd_problems, "folders": cmd_folders, "remove": cmd_remove, "models": cmd_models,
+    "rebuild": cmd_rebuild,
     "install-desktop": cmd_install_desktop, "uninstall-desktop": cmd_uninstall_desktop,
 }  # fmt: skip
 

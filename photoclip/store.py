@@ -781,7 +781,10 @@ def as_damaged(exc: StoreError) -> StoreError:
     text = f"{exc} {cause}".lower()
     if isinstance(exc, DamagedLibraryError) or not any(w in text for w in _DAMAGE_WORDS):
         return exc
-    damaged = DamagedLibraryError(str(exc))
+    damaged = DamagedLibraryError(
+        f"{exc} (From the command line, photoclip rebuild does that in one step and keeps "
+        "the damaged file.)"
+    )
     damaged.__cause__ = cause
     return damaged
 
