@@ -1,6 +1,8 @@
-"""The desktop app's composition root: parses the app's command line, makes sure one window
-serves each library, builds the store, the model loader and the workers, and shows the window
-before anything imports torch."""
+"""The desktop app's composition root: parses the app's command line, resolves the library,
+model and weights as the CLI does (``photoclip.config``), makes sure one window serves each
+library, opens the store (a migration behind a progress dialog, a damaged library offered a
+rebuild), builds the model loader and the workers, and shows the window before anything
+imports torch."""
 
 from __future__ import annotations
 
@@ -11,24 +13,26 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from . import APP_NAME, __version__
 from .cli import MODEL_SETTING
-from .errors import PhotoclipError
+from .config import MODEL_ENV, Resolver
+from .errors import DamagedLibraryError, PhotoclipError
 from .models import DEFAULT_MODEL, MODELS
-from .paths import LIBRARY_ENV, library_db_path
-from .store import Store
+from .paths import LIBRARY_ENV
+from .recovery import remember_folders
 from .ui.icons import app_icon
+from .ui.library_dialogs import open_library
 from .ui.main_window import MainWindow
 from .ui.services import Services
-from .ui.settings_dialog import LIBRARY_KEY, settings_threads, weights_key
+from .ui.settings_dialog import ConfigSettings, import_app_settings
 from .ui.single_instance import SingleInstance, server_name
 from .ui.tasks import wait_for_tasks
 
-MODEL_ENV = "PHOTOCLIP_MODEL"
 SHUTDOWN_WAIT_S = 20.0
 
 log = logging.getLogger(__name__)
@@ -84,40 +88,40 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     return app
 
 
-def library_override(options: Options, settings: QSettings) -> str | None:
-    """--library, else $PHOTOCLIP_LIBRARY, else the location chosen in Settings."""
-    chosen = options.library or os.environ.get(LIBRARY_ENV) or settings.value(LIBRARY_KEY)
-    return str(chosen) if chosen else None
-
-
 def launch(
     options: Options,
     *,
     settings: QSettings | None = None,
     instance_name: str | None = None,
+    config_file: Path | None = None,
 ) -> MainWindow | None:
     """Build the window for the options' library, or hand the folders to the photoclip that
-    already has that library open and return None. Raises PhotoclipError (StoreError) when
-    the library can't be opened. Nothing here imports torch."""
-    settings = settings if settings is not None else app_settings()
-    db_path = library_db_path(library_override(options, settings))
+    already has that library open and return None (None too when the user chose Quit for a
+    damaged library). Raises PhotoclipError (StoreError) when the library can't be opened.
+    Nothing here imports torch. ``config_file``: photoclip's settings file (the CLI's too)."""
+    settings = ConfigSettings(settings if settings is not None else app_settings(), config_file)
+    import_app_settings(settings, settings.config_file)
+    resolver = Resolver(settings.config_file)
+    db_path = resolver.library(options.library).value
     folders = [os.path.abspath(f) for f in options.folders]
     instance = SingleInstance(instance_name or server_name(db_path))
     if instance.hand_off(folders):
         return None
     instance.listen()
-    store = Store(db_path)
-    key = (
-        options.model
-        or os.environ.get(MODEL_ENV)
-        or store.get_setting(MODEL_SETTING)
-        or DEFAULT_MODEL
-    )
-    stored_weights = settings.value(weights_key(key))
-    weights = options.weights or (str(stored_weights) if stored_weights else None)
-    services = Services(store, settings, key, weights, settings_threads(settings))
+    try:
+        store, rebuilt = open_library(db_path)
+    except DamagedLibraryError:
+        return None  # the user read why and chose Quit
+    remember_folders(store)  # what a rebuild would start from, should this file be damaged
+    key = resolver.model(options.model, store.get_setting(MODEL_SETTING)).value
+    weights = resolver.weights(key, options.weights).value
+    threads = resolver.threads().value
+    services = Services(store, settings, key, weights, threads)
+    services.index_worker.finished.connect(lambda _report: remember_folders(store))
     window = MainWindow(services, instance)
     window.start(folders)
+    if rebuilt is not None:
+        window.show_message(rebuilt.summary())
     return window
 
 
@@ -127,6 +131,7 @@ def close(window: MainWindow) -> None:
     window.close()
     wait_for_tasks()  # jobs that signals queued before the close started after it
     if window.services.threads_finished:
+        remember_folders(window.services.store)
         window.services.store.close()
 
 

@@ -1,11 +1,15 @@
 """Settings: the CLIP model (with its size, speed and quality), where the library lives, and
-how many CPU threads the model may use. Stored with QSettings; the model choice is the
-library's own setting (so the CLI uses it too)."""
+how many CPU threads the model may use. The library location, the weights files and the
+threads are saved in photoclip's settings file (``photoclip.config``), which the CLI reads
+too; the model choice is the library's own setting. A location on a network drive is
+refused before it is saved."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
@@ -17,25 +21,111 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from ..config import UserConfig, config_path, load_config, save_config, update_config
+from ..fsinfo import network_filesystem
 from ..models import DEFAULT_MODEL, MODELS
+from ..paths import library_db_path
+from ..store import network_library_message
 
 LIBRARY_KEY = "library"
 THREADS_KEY = "threads"
+_WEIGHTS_PREFIX = "weights/"
 
 
 def weights_key(model: str) -> str:
-    return f"weights/{model}"
+    return f"{_WEIGHTS_PREFIX}{model}"
 
 
 def settings_threads(settings: QSettings) -> int:
     stored = str(settings.value(THREADS_KEY, 0))
     return int(stored) if stored.isdigit() else 0
+
+
+class ConfigSettings(QSettings):
+    """The app's QSettings (window state and the like), except for the choices the CLI shares:
+    the library location, the weights files and the threads are read from and saved to
+    photoclip's settings file. QSettings keeps a copy of them for older photoclips."""
+
+    def __init__(self, base: QSettings, config_file: Path | None = None) -> None:
+        super().__init__(base.fileName(), base.format())
+        self.config_file = config_file or config_path()
+
+    def value(self, key: str, /, defaultValue: Any = None, type: Any = None) -> Any:
+        if _is_shared(key):
+            found = _shared_value(load_config(self.config_file), key)
+            return found if found else defaultValue
+        if type is None:
+            return super().value(key, defaultValue)
+        return super().value(key, defaultValue, type)
+
+    def setValue(self, key: str, value: Any, /) -> None:
+        if key == LIBRARY_KEY:
+            update_config(self.config_file, library=str(value or ""))
+        elif key == THREADS_KEY:
+            update_config(self.config_file, threads=max(0, int(value or 0)))
+        elif key.startswith(_WEIGHTS_PREFIX):
+            config = load_config(self.config_file)
+            weights = dict(config.weights)
+            model = key.removeprefix(_WEIGHTS_PREFIX)
+            if value:
+                weights[model] = os.path.abspath(os.path.expanduser(str(value)))
+            else:
+                weights.pop(model, None)
+            update_config(self.config_file, weights=weights)
+        super().setValue(key, value)
+
+
+def _is_shared(key: str) -> bool:
+    return key in (LIBRARY_KEY, THREADS_KEY) or key.startswith(_WEIGHTS_PREFIX)
+
+
+def _shared_value(config: UserConfig, key: str) -> Any:
+    if key == LIBRARY_KEY:
+        return config.library
+    if key == THREADS_KEY:
+        return config.threads
+    return config.weights.get(key.removeprefix(_WEIGHTS_PREFIX))
+
+
+def import_app_settings(settings: QSettings, config_file: Path | None = None) -> UserConfig:
+    """Once: the library location, weights files and threads that older photoclips kept in
+    QSettings move into the settings file, so that existing users keep their choices (and
+    the CLI sees them). Choices already in the settings file win."""
+    config = load_config(config_file)
+    if config.imported_app_settings:
+        return config
+    raw = QSettings(settings.fileName(), settings.format())  # the stored values, not routed
+    library = config.library or str(raw.value(LIBRARY_KEY, "") or "")
+    weights = {
+        key.removeprefix(_WEIGHTS_PREFIX): str(raw.value(key))
+        for key in raw.allKeys()
+        if key.startswith(_WEIGHTS_PREFIX) and raw.value(key)
+    }
+    threads = config.threads or settings_threads(raw)
+    config = UserConfig(
+        library=library,
+        weights={**weights, **config.weights},
+        threads=threads,
+        imported_app_settings=True,
+        extra=config.extra,
+    )
+    save_config(config, config_file)
+    return config
+
+
+def network_location_problem(library: str) -> str | None:
+    """Why ``library`` (a folder or .db file; "" = the default) can't hold the library, or
+    None when it can."""
+    db_path = library_db_path(library or None)
+    kind = network_filesystem(db_path.parent)
+    return network_library_message(db_path, kind) if kind else None
 
 
 @dataclass(frozen=True)
@@ -112,6 +202,18 @@ class SettingsDialog(QDialog):
         browse.clicked.connect(self._browse)
         self.model.currentIndexChanged.connect(self._show_model)
         self._show_model()
+
+    def accept(self) -> None:
+        """Refuse a library location on a network drive, with the reason, before saving."""
+        problem = network_location_problem(self.library.text().strip())
+        if problem:
+            self.refusal = QMessageBox(
+                QMessageBox.Icon.Warning, "Library Location", problem,
+                QMessageBox.StandardButton.Ok, self,
+            )  # fmt: skip
+            self.refusal.open()  # window-modal, without a nested event loop
+            return
+        super().accept()
 
     def choices(self) -> Choices:
         return Choices(

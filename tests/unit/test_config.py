@@ -65,7 +65,7 @@ def test_a_save_interrupted_before_the_rename_leaves_the_old_file_whole(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(config_module.os, "replace", power_cut)
-    with pytest.raises(ConfigError, match="couldn't save its settings.*No space left"):
+    with pytest.raises(ConfigError, match=r"couldn.t save its settings.*No space left"):
         update_config(library="/the/new/library")
 
     assert private_settings_file.read_bytes() == before
