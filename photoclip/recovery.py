@@ -33,11 +33,18 @@ def folders_file(db_path: str | os.PathLike[str]) -> Path:
 
 
 def remember_folders(store: Store) -> None:
-    """Refresh the folder list beside the library. Never fails: a library that can't be read
-    any more keeps the last good list."""
+    """Refresh the folder list beside the library when it changed. Never fails: a library
+    that can't be read any more keeps the last good list."""
+    from .store import folder_paths
+
+    target = folders_file(store.path)
     try:
-        folders = [f.path for f in store.folders()]
-        write_atomically(folders_file(store.path), json.dumps({"folders": folders}, indent=2))
+        text = json.dumps({"folders": folder_paths(store)}, indent=2) + "\n"
+        with contextlib.suppress(OSError):
+            if target.read_text(encoding="utf-8") == text:
+                return
+        if target.parent.is_dir():  # a library folder removed meanwhile stays removed
+            write_atomically(target, text)
     except (sqlite3.Error, StoreError, OSError):
         pass
 

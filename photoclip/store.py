@@ -778,8 +778,9 @@ _DAMAGE_WORDS = ("not a database", "malformed", "corrupt")
 def as_damaged(exc: StoreError) -> StoreError:
     """``exc`` as a DamagedLibraryError when SQLite found the file damaged, else unchanged."""
     cause = exc.__cause__
-    text = f"{exc} {cause}".lower()
-    if isinstance(exc, DamagedLibraryError) or not any(w in text for w in _DAMAGE_WORDS):
+    if isinstance(exc, DamagedLibraryError) or not isinstance(cause, sqlite3.DatabaseError):
+        return exc
+    if not any(w in str(cause).lower() for w in _DAMAGE_WORDS):  # SQLite's words, not a path
         return exc
     damaged = DamagedLibraryError(
         f"{exc} (From the command line, photoclip rebuild does that in one step and keeps "
@@ -823,3 +824,8 @@ def pending_migration(db_path: str | os.PathLike[str]) -> int | None:
     finally:
         conn.close()
     return version if 0 < version < SCHEMA_VERSION else None
+
+
+def folder_paths(store: Store) -> list[str]:
+    """The library folders' paths, and nothing else (cheaper than ``Store.folders``)."""
+    return [r[0] for r in store.conn.execute("SELECT path FROM folders ORDER BY path")]

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from photoclip.errors import DamagedLibraryError
-from photoclip.recovery import folders_file, move_aside, rebuild, salvage_folders
+from photoclip.errors import DamagedLibraryError, StoreError
+from photoclip.recovery import (
+    folders_file,
+    move_aside,
+    rebuild,
+    remember_folders,
+    salvage_folders,
+)
 from photoclip.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -179,3 +185,38 @@ def test_moving_aside_takes_the_log_along_and_never_reuses_a_name(tmp_path):
     second = move_aside(db, now=0)
     assert second.name == f"photos.damaged-{_stamp(0)}-2.db"
     assert first.read_text() == "main" and second.read_text() == "again"
+
+
+def test_only_sqlites_own_words_mark_a_library_damaged():
+    from photoclip.store import as_damaged
+
+    read_only = StoreError("The library /home/me/corrupt photos/library.db is read-only.")
+    read_only.__cause__ = sqlite3.OperationalError("attempt to write a readonly database")
+    assert as_damaged(read_only) is read_only
+
+    garbled = StoreError("The library /home/me/library.db is damaged.")
+    garbled.__cause__ = sqlite3.DatabaseError("database disk image is malformed")
+    damaged = as_damaged(garbled)
+    assert isinstance(damaged, DamagedLibraryError) and isinstance(damaged, StoreError)
+    assert "photoclip rebuild" in str(damaged)
+
+
+def test_the_folder_list_is_rewritten_only_when_the_folders_change(tmp_path):
+    store = Store(tmp_path / "lib" / "library.db")
+    try:
+        (tmp_path / "a").mkdir()
+        store.add_folder(str(tmp_path / "a"))
+        remember_folders(store)
+        listed = folders_file(store.path)
+        first = listed.stat().st_mtime_ns
+        os.utime(listed, ns=(first - 10**9, first - 10**9))
+        remember_folders(store)
+        assert listed.stat().st_mtime_ns == first - 10**9  # unchanged: not written again
+        (tmp_path / "b").mkdir()
+        store.add_folder(str(tmp_path / "b"))
+        remember_folders(store)
+        assert json.loads(listed.read_text())["folders"] == [
+            str(tmp_path / "a"), str(tmp_path / "b"),
+        ]  # fmt: skip
+    finally:
+        store.close()
