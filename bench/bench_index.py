@@ -83,7 +83,7 @@ def bench_pipeline(embedder, root: Path, runs: int) -> tuple[float, float, int]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(Path(tmp) / "library.db")
-            report = Indexer(store, embedder).run([str(root)])
+            report = Indexer(store, embedder).run([str(root)], add=True)
             n = report.indexed
             rates.append(report.indexed / report.elapsed_s)
             t = time.perf_counter()

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from .cli import COMMANDS
+    from .cli import command_position
 
     app_option = args and args[0].split("=", 1)[0] in ("--library", "--model", "--weights")
-    if args and (args[0] in COMMANDS or (args[0].startswith("-") and not app_option)):
+    has_command = command_position(args) is not None
+    if args and (has_command or (args[0].startswith("-") and not app_option)):
         from .cli import main as cli_main
 
         return cli_main(args)

@@ -28,6 +28,19 @@ COMMANDS = (
 MODEL_SETTING = "model"
 
 
+def _date(text: str) -> str:
+    """A --from/--to date, checked ("2024-6-1" would compare as text, after "2024-10-01")."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} isn't a date photoclip understands. Write it as YYYY-MM-DD, "
+            "for example 2024-06-01."
+        ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="photoclip",
@@ -64,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("-n", "--limit", type=int, default=20, help="results per page")
     filters.add_argument("--page", type=int, default=1, help="page of results (from 1)")
     filters.add_argument("--folder", help="only photos in this library folder")
-    filters.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
-    filters.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
+    filters.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", type=_date)
+    filters.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", type=_date)
     filters.add_argument("--type", dest="formats", action="append", metavar="FORMAT",
                          help="jpeg, png, heif, webp, gif, tiff, bmp (repeatable)")  # fmt: skip
     filters.add_argument("--by-date", action="store_true", help="strong matches newest first")
@@ -100,7 +113,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Options that take a value, so that the word after them is never taken for the command.
+_VALUE_OPTIONS = frozenset({"--library", "--model", "--weights", "--device", "--precision",
+                            "--threads"})  # fmt: skip
+
+
+def command_position(argv: Sequence[str]) -> int | None:
+    """Where the command is in ``argv``: first, or after options such as ``--model X``."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in COMMANDS:
+            return i
+        if word == "--" or not word.startswith("-"):
+            return None  # a folder or other word before any command: not a command line
+        i += 2 if word in _VALUE_OPTIONS else 1
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    at = command_position(argv)
+    if at:  # "photoclip --model m search …": the options go after the command
+        argv = [argv[at], *argv[:at], *argv[at + 1 :]]
     args = build_parser().parse_args(argv)
     if args.command is None:
         build_parser().print_help()
@@ -201,7 +236,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        report = indexer.run(args.paths or None, on_progress=bar.update, stop=stop)
+        report = indexer.run(args.paths or None, add=True, on_progress=bar.update, stop=stop)
     except KeyboardInterrupt:
         stop.set()
         raise
@@ -213,10 +248,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"{report.indexed} indexed", f"{report.failed} couldn't be read",
         f"{report.unchanged} unchanged", f"{report.moved} moved", f"{report.removed} removed",
     ]  # fmt: skip
+    if report.deferred:
+        parts.append(f"{report.deferred} to try again (read errors)")
+    if report.kept:
+        parts.append(f"{report.kept} kept (not where the scan could look)")
     print(f"{', '.join(parts)} in {report.elapsed_s:.1f} s ({rate:.1f} photos/s).")
     for folder in report.missing_folders:
         print(f"Not found: {folder} (kept in the library until it is back).", file=sys.stderr)
-    if report.failed:
+    if report.failed or report.deferred or report.kept:
         print("See which files and why with: photoclip problems", file=sys.stderr)
     return 130 if report.cancelled else 0
 

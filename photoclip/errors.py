@@ -16,6 +16,10 @@ class LibraryBusyError(StoreError):
     """Another photoclip process is writing to the same library."""
 
 
+class FolderError(PhotoclipError):
+    """A path given as a library folder that isn't one."""
+
+
 class DamagedLibraryError(StoreError):
     """The library file is damaged (not a database any more, or malformed pages); photoclip
     can move it aside and rebuild the library from its folders."""

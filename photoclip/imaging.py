@@ -36,12 +36,20 @@ _GPS_IFD = 0x8825
 _DATETIME_ORIGINAL = 0x9003
 _DATETIME_DIGITIZED = 0x9004
 _DATETIME = 0x0132
+_OFFSET_TIME = 0x9010
+_OFFSET_TIME_ORIGINAL = 0x9011
+_OFFSET_TIME_DIGITIZED = 0x9012
 _MAKE = 0x010F
 _MODEL = 0x0110
 
 
 class PhotoError(Exception):
     """A photo that can't be indexed; ``str(exc)`` is the reason to show the user."""
+
+
+class FileReadError(PhotoError):
+    """The file couldn't be read this time (an I/O error, a drive that went away, no
+    permission, too little memory): nothing is known to be wrong with the photo itself."""
 
 
 @dataclass
@@ -54,6 +62,7 @@ class DecodedPhoto:
     height: int
     format: str
     taken_at: str | None = None  # "YYYY-MM-DDTHH:MM:SS", camera local time
+    taken_offset: str | None = None  # that time's UTC offset, "+02:00", when the camera said
     camera: str | None = None
     latitude: float | None = None
     longitude: float | None = None
@@ -66,7 +75,7 @@ def decode_photo(
     try:
         size = os.path.getsize(path)
     except OSError as exc:
-        raise PhotoError(describe_os_error(exc)) from exc
+        raise FileReadError(describe_os_error(exc)) from exc
     if size == 0:
         raise PhotoError("The file is empty (0 bytes).")
     with _photo_errors():
@@ -87,16 +96,18 @@ def _photo_errors() -> Iterator[None]:
             raise PhotoError(
                 "This file isn't an image photoclip can read (unknown or damaged format)."
             ) from exc
-        if exc.errno is not None:
-            raise PhotoError(describe_os_error(exc)) from exc
+        if exc.errno is not None:  # the OS failed to read: not the photo's fault
+            raise FileReadError(describe_os_error(exc)) from exc
         raise PhotoError(_describe_decode_failure(exc)) from exc
     except Image.DecompressionBombError as exc:
         raise PhotoError(
             f"The image is too large to open safely (over {2 * MAX_PIXELS // 1_000_000} "
             "megapixels)."
         ) from exc
+    except MemoryError as exc:
+        raise FileReadError("There wasn't enough memory to decode this image.") from exc
     except (ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError,
-            ZeroDivisionError, MemoryError, RuntimeError) as exc:  # fmt: skip
+            ZeroDivisionError, RuntimeError) as exc:  # fmt: skip
         # Pillow's plugins raise all of these on malformed files.
         raise PhotoError(_describe_decode_failure(exc)) from exc
 
@@ -106,8 +117,6 @@ def _describe_decode_failure(exc: BaseException) -> str:
     low = text.lower()
     if "truncated" in low or isinstance(exc, EOFError) or "premature end" in low:
         return "The file is truncated: it ends before the image data does."
-    if isinstance(exc, MemoryError):
-        return "There wasn't enough memory to decode this image."
     if text:
         return f"The image data is damaged and couldn't be decoded ({text})."
     return "The image data is damaged and couldn't be decoded."
@@ -122,8 +131,12 @@ def _decode(path: str, min_side: int, thumb_size: int) -> DecodedPhoto:
         if fmt == "JPEG":
             # Let libjpeg scale down by 1/2..1/8 while decoding: ~4x less work on a 12 MP photo.
             im.draft("RGB", _draft_request(full_w, full_h, min_side))
-        if getattr(im, "n_frames", 1) > 1:
-            im.seek(0)
+        elif fmt == "JPEG2000":
+            # Decode at a lower resolution level; each level halves both sides. Codestreams
+            # have at least 3 levels below full size unless made unusually.
+            halvings = (min(full_w, full_h) // max(1, min_side)).bit_length() - 1
+            im.reduce = min(3, max(0, halvings))  # type: ignore[method-assign,assignment]
+        # An image opens on its first frame (MPO, GIF, APNG) or, for PSD, its composite.
         im.load()
         rgb = _to_rgb(im)
     rgb = _apply_orientation(rgb, orientation)
@@ -134,7 +147,7 @@ def _decode(path: str, min_side: int, thumb_size: int) -> DecodedPhoto:
     thumb.thumbnail((thumb_size, thumb_size), Image.Resampling.BICUBIC)
     buf = io.BytesIO()
     thumb.save(buf, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
-    taken_at, camera, lat, lon = _exif_facts(exif)
+    taken_at, offset, camera, lat, lon = _exif_facts(exif)
     return DecodedPhoto(
         image=work,
         thumbnail=buf.getvalue(),
@@ -144,6 +157,7 @@ def _decode(path: str, min_side: int, thumb_size: int) -> DecodedPhoto:
         height=full_h,
         format=fmt,
         taken_at=taken_at,
+        taken_offset=offset,
         camera=camera,
         latitude=lat,
         longitude=lon,
@@ -232,13 +246,20 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 
 def _exif_facts(
     exif: Image.Exif,
-) -> tuple[str | None, str | None, float | None, float | None]:
-    taken_at = camera = None
+) -> tuple[str | None, str | None, str | None, float | None, float | None]:
+    taken_at = offset = camera = None
     lat = lon = None
     try:
         sub = exif.get_ifd(_EXIF_IFD)
-        raw = sub.get(_DATETIME_ORIGINAL) or sub.get(_DATETIME_DIGITIZED) or exif.get(_DATETIME)
-        taken_at = parse_exif_datetime(raw)
+        for time_tag, offset_tag, ifd in (
+            (_DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL, sub),
+            (_DATETIME_DIGITIZED, _OFFSET_TIME_DIGITIZED, sub),
+            (_DATETIME, _OFFSET_TIME, exif),
+        ):
+            taken_at = parse_exif_datetime(ifd.get(time_tag))
+            if taken_at:
+                offset = parse_utc_offset(sub.get(offset_tag))
+                break
         make = str(exif.get(_MAKE) or "").strip("\x00 ").strip()
         model = str(exif.get(_MODEL) or "").strip("\x00 ").strip()
         if model and make and model.lower().startswith(make.split()[0].lower()):
@@ -251,7 +272,31 @@ def _exif_facts(
             lon = _gps_degrees(gps.get(4), gps.get(3))
     except Exception:  # EXIF is a bonus; a broken block never fails the photo
         pass
-    return taken_at, camera, lat, lon
+    return taken_at, offset, camera, lat, lon
+
+
+def parse_utc_offset(raw: object) -> str | None:
+    """EXIF's OffsetTime* value ("+02:00", "-05:30") checked, or None."""
+    text = str(raw or "").strip("\x00 ").strip()
+    if len(text) != 6 or text[0] not in "+-" or text[3] != ":":
+        return None
+    try:
+        hours, minutes = int(text[1:3]), int(text[4:6])
+    except ValueError:
+        return None
+    return text if hours <= 14 and minutes < 60 else None
+
+
+def file_time(mtime_ns: int) -> tuple[str | None, str | None]:
+    """A file's modification time as this computer's wall-clock time and its UTC offset,
+    for photos without a capture date; (None, None) for a time no calendar can show (a
+    damaged or far-off timestamp)."""
+    try:
+        moment = datetime.fromtimestamp(mtime_ns / 1e9).astimezone()
+    except (OverflowError, OSError, ValueError):
+        return None, None
+    offset = moment.strftime("%z")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S"), f"{offset[:3]}:{offset[3:]}" if offset else None
 
 
 def parse_exif_datetime(raw: object) -> str | None:

@@ -5,20 +5,27 @@ Reports through plain callbacks and stops on a ``threading.Event``; it never pri
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from .embedder import AnyEmbedder
-from .imaging import DecodedPhoto, PhotoError, decode_photo
-from .scanner import FileEntry, describe_os_error, fingerprint, walk
-from .store import KnownFile, Store
+from .imaging import DecodedPhoto, FileReadError, PhotoError, decode_photo, file_time
+from .scanner import FileEntry, ScanOutcome, describe_os_error, fingerprint, is_inside, walk
+from .store import FolderState, KnownFile, Store
+
+log = logging.getLogger(__name__)
+
+# Said of a file that couldn't be read for a reason that may pass (an I/O error, a drive that
+# went away, no permission yet): nothing about it is written but this note.
+RETRY_NOTE = " photoclip will try it again on the next scan."
 
 
 @dataclass
@@ -43,7 +50,9 @@ class IndexReport:
     moved: int = 0
     removed: int = 0
     indexed: int = 0
-    failed: int = 0
+    failed: int = 0  # files whose bytes aren't a photo photoclip can read (lasting)
+    deferred: int = 0  # files that couldn't be read this time (I/O errors): retried next scan
+    kept: int = 0  # photos not found where the scan couldn't look, kept in the library
     cancelled: bool = False
     elapsed_s: float = 0.0
     missing_folders: list[str] = field(default_factory=list)
@@ -62,6 +71,7 @@ class _Prepared:
     photo: DecodedPhoto | None = None
     tensor: Any = None
     error: str | None = None
+    transient: bool = False  # the error may pass: write nothing but a note, retry next scan
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -109,22 +119,21 @@ class Indexer:
         self,
         folders: Iterable[str] | None = None,
         *,
+        add: bool = False,
         on_progress: ProgressCallback | None = None,
         on_batch: BatchCallback | None = None,
         stop: threading.Event | None = None,
         pause: threading.Event | None = None,
     ) -> IndexReport:
-        """Index the given library folders (added first if new), or all of them."""
+        """Index the given library folders, or all of them. With ``add``, folders not yet in
+        the library are added first; without it they are ignored, so a late request for a
+        folder the user has removed never brings it back."""
         stop = stop or threading.Event()
         started = time.monotonic()
         report = IndexReport()
         notify = on_progress or (lambda p: None)
         with self.store.writer_lock():
-            if folders is None:
-                targets = [(f.id, f.path) for f in self.store.folders()]
-            else:
-                ids = {self.store.add_folder(p) for p in folders}
-                targets = [(f.id, f.path) for f in self.store.folders() if f.id in ids]
+            targets = self._targets(folders, add)
             model_id = self.store.model_id(self.embedder.identity)
             jobs = self._plan(targets, model_id, report, notify, stop)
             if jobs and not stop.is_set():
@@ -133,17 +142,28 @@ class Indexer:
                 self._process(jobs, model_id, report, notify, on_batch, stop, pause)
         report.cancelled = stop.is_set()
         report.elapsed_s = time.monotonic() - started
+        done = report.indexed + report.failed + report.deferred
         notify(
             Progress(
                 "done",
                 scanned=report.scanned,
-                total=len(jobs) if not report.cancelled else report.indexed + report.failed,
-                done=report.indexed + report.failed,
+                total=len(jobs) if not report.cancelled else done,
+                done=done,
                 indexed=report.indexed,
-                failed=report.failed,
+                failed=report.failed + report.deferred,
             )
         )
         return report
+
+    def _targets(self, folders: Iterable[str] | None, add: bool) -> list[tuple[int, str]]:
+        if folders is not None:
+            ids = set()
+            for path in folders:
+                if add:
+                    ids.add(self.store.add_folder(path))
+                elif (fid := self.store.folder_id_for(path)) is not None:
+                    ids.add(fid)
+        return [(f.id, f.path) for f in self.store.folders() if folders is None or f.id in ids]
 
     # -- planning: what changed on disk ----------------------------------------------------
 
@@ -157,26 +177,26 @@ class Indexer:
     ) -> list[_Job]:
         jobs: list[_Job] = []
         new_jobs: list[_Job] = []
-        vanished: dict[int, KnownFile] = {}  # photo id -> row, for files no longer where stored
+        vanished: dict[int, tuple[str, KnownFile]] = {}  # photo id -> (path, row): not seen
+        all_roots = [f.path for f in self.store.folders()]
+        seen_dirs: set[tuple[int, int]] = set()
+        seen_files: set[tuple[int, int]] = set()
         for folder_id, root in targets:
-            if not os.path.isdir(root):
-                # An unplugged drive is not a deleted library: keep everything, say why.
-                report.missing_folders.append(root)
-                self._record_scan_problems(
-                    folder_id,
-                    [(root, "The folder can't be found (moved, or on a drive that isn't "
-                            "connected). Its photos stay in the library until it is back.")],
-                )  # fmt: skip
-                continue
             known = self.store.known_files(folder_id)
             needs_vector = self.store.photo_ids_without_vector(model_id, folder_id)
+            previous = self.store.folder_state(folder_id)
             problems: list[tuple[str, str]] = []
             seen: set[str] = set()
+            outcome = ScanOutcome()
 
             def record(path: str, reason: str, found: list[tuple[str, str]] = problems) -> None:
                 found.append((path, reason))
 
-            for entry in walk(root, stop=stop, on_error=record):
+            for entry in walk(
+                root, stop=stop, on_error=record, outcome=outcome,
+                other_roots=[r for r in all_roots if r != root],
+                seen_dirs=seen_dirs, seen_files=seen_files,
+            ):  # fmt: skip
                 seen.add(entry.path)
                 report.scanned += 1
                 if report.scanned % 500 == 0:
@@ -194,10 +214,35 @@ class Indexer:
                     report.unchanged += 1
             if stop.is_set():
                 return []  # a partial scan must not be mistaken for deletions
-            self._record_scan_problems(folder_id, problems)
-            for path, row in known.items():
-                if path not in seen:
-                    vanished[row.id] = row
+            not_seen = {path: row for path, row in known.items() if path not in seen}
+            missing = _missing_reason(root, outcome, previous, known, not_seen)
+            if missing is not None:
+                # An unplugged drive is not a deleted library: keep everything, say why.
+                report.missing_folders.append(root)
+                problems.append((root, missing))
+                report.kept += len(not_seen)
+                self._record_scan_problems(folder_id, problems)
+                continue
+            unmounted = {
+                p: dev for p, dev in previous.mount_points.items()
+                if p not in outcome.mount_points
+                and any(path == p or is_inside(path, p) for path in not_seen)
+            }  # fmt: skip
+            problems.extend((mount, UNMOUNTED_REASON) for mount in unmounted)
+            blind = [*outcome.failed_dirs, *unmounted]
+            for link in outcome.broken_links:
+                if any(is_inside(path, link) for path in not_seen):
+                    blind.append(link)
+                    problems.append((link, BROKEN_LINK_REASON))
+            for path, row in not_seen.items():
+                if any(is_inside(path, d) for d in blind) or not _gone_from_disk(path):
+                    report.kept += 1
+                else:
+                    vanished[row.id] = (path, row)
+            self._record_scan_problems(
+                folder_id, problems,
+                FolderState(outcome.root_device, {**unmounted, **outcome.mount_points}),
+            )  # fmt: skip
         new_jobs = self._relink_moved(new_jobs, vanished, report)
         report.new = len(new_jobs)
         if vanished:
@@ -207,12 +252,15 @@ class Indexer:
         return jobs + new_jobs
 
     def _relink_moved(
-        self, new_jobs: list[_Job], vanished: dict[int, KnownFile], report: IndexReport
+        self,
+        new_jobs: list[_Job],
+        vanished: dict[int, tuple[str, KnownFile]],
+        report: IndexReport,
     ) -> list[_Job]:
         """A new path whose content matches a vanished row is that photo, moved or renamed:
         update its path and keep its vector and thumbnail."""
         by_size: dict[int, list[KnownFile]] = {}
-        for row in vanished.values():
+        for _, row in vanished.values():
             if row.fingerprint and row.status == "indexed":
                 by_size.setdefault(row.size, []).append(row)
         if not by_size:
@@ -236,24 +284,33 @@ class Indexer:
             with self.store.transaction() as conn:
                 for job, row in relinks:
                     e = job.entry
+                    folder_id = self.store.live_folder_id(conn, job.folder_id, e.path)
+                    if folder_id is None:
+                        continue  # the folder was removed meanwhile: leave the row alone
                     conn.execute(
                         "UPDATE photos SET path = ?, folder_id = ?, size = ?, mtime_ns = ? "
                         "WHERE id = ?",
-                        (e.path, job.folder_id, e.size, e.mtime_ns, row.id),
+                        (e.path, folder_id, e.size, e.mtime_ns, row.id),
                     )
                     del vanished[row.id]
-            report.moved = len(relinks)
+                    report.moved += 1
         return remaining
 
-    def _record_scan_problems(self, folder_id: int, problems: list[tuple[str, str]]) -> None:
+    def _record_scan_problems(
+        self, folder_id: int, problems: list[tuple[str, str]], state: FolderState | None = None
+    ) -> None:
         now = time.time()
         with self.store.transaction() as conn:
+            if not conn.execute("SELECT 1 FROM folders WHERE id = ?", (folder_id,)).fetchone():
+                return  # removed (or absorbed) while we scanned it
             conn.execute("DELETE FROM scan_problems WHERE folder_id = ?", (folder_id,))
             conn.executemany(
                 "INSERT OR REPLACE INTO scan_problems (path, folder_id, reason, seen_at) "
                 "VALUES (?, ?, ?, ?)",
                 [(p, folder_id, r, now) for p, r in problems],
             )
+            if state is not None:
+                self.store.save_folder_state(conn, folder_id, state)
 
     # -- processing: decode, embed, store --------------------------------------------------
 
@@ -265,10 +322,17 @@ class Indexer:
             out.photo = decode_photo(job.entry.path, self.model_size)
             out.tensor = self.embedder.preprocess(out.photo.image)
             out.photo.image = None  # type: ignore[assignment]  # free it early
+        except FileReadError as exc:
+            out.error, out.transient = str(exc) + RETRY_NOTE, True
         except PhotoError as exc:
             out.error = str(exc)
-        except OSError as exc:
-            out.error = describe_os_error(exc)
+        except OSError as exc:  # the fingerprint's read
+            out.error, out.transient = describe_os_error(exc) + RETRY_NOTE, True
+        except Exception as exc:  # a bug, for this one file: say so, go on with the rest
+            log.exception("Unexpected error on %s", job.entry.path)
+            out.error, out.transient = _unexpected(exc), True
+        if out.error is not None:
+            out.photo = out.tensor = None
         return out
 
     def _process(
@@ -307,8 +371,9 @@ class Indexer:
                     if ok < self.batch_size and pending:
                         continue
                     self._write_batch(batch, model_id, report, on_batch)
-                    progress.done = report.indexed + report.failed
-                    progress.indexed, progress.failed = report.indexed, report.failed
+                    progress.done = report.indexed + report.failed + report.deferred
+                    progress.indexed = report.indexed
+                    progress.failed = report.failed + report.deferred
                     progress.current = batch[-1].job.entry.path
                     progress.rate = meter.add(progress.done)
                     left = total - progress.done
@@ -323,6 +388,22 @@ class Indexer:
                 for fut in pending:
                     fut.cancel()
 
+    def _embed(self, good: list[_Prepared]) -> list[Any]:
+        """One vector per photo of ``good``; a photo the model chokes on gets None (and an
+        error) instead of taking the batch down with it."""
+        import torch
+
+        if not good:
+            return []
+        try:
+            return list(self.embedder.encode_tensors(torch.stack([p.tensor for p in good])))
+        except Exception:
+            if len(good) == 1:
+                log.exception("The model failed on %s", good[0].job.entry.path)
+                good[0].error, good[0].transient = _unexpected(sys.exc_info()[1]), True
+                return [None]
+        return [v for p in good for v in self._embed([p])]
+
     def _write_batch(
         self,
         batch: list[_Prepared],
@@ -331,17 +412,26 @@ class Indexer:
         on_batch: BatchCallback | None,
     ) -> None:
         good = [p for p in batch if p.error is None and p.photo is not None]
-        vectors = None
-        if good:
-            import torch
-
-            vectors = self.embedder.encode_tensors(torch.stack([p.tensor for p in good]))
+        vectors = self._embed(good)
+        rows: list[tuple[_Prepared, dict[str, Any], Any]] = []
         now = time.time()
+        for p, vector in zip(good, vectors, strict=True):
+            if vector is None:
+                continue
+            try:
+                rows.append((p, self._photo_row(p, now), vector.astype("float32").tobytes()))
+            except Exception as exc:
+                log.exception("Unexpected error on %s", p.job.entry.path)
+                p.error, p.transient = _unexpected(exc), True
         written: list[int] = []
         with self.store.transaction() as conn:
-            for i, p in enumerate(good):
-                assert p.photo is not None and vectors is not None
-                pid = self.store.upsert_photo(conn, self._photo_row(p, now))
+            for p, row, vector_bytes in rows:
+                folder_id = self.store.live_folder_id(conn, p.job.folder_id, row["path"])
+                if folder_id is None:
+                    continue  # its folder was removed from the library meanwhile
+                row["folder_id"] = folder_id
+                pid = self.store.upsert_photo(conn, row)
+                assert p.photo is not None
                 conn.execute(
                     "INSERT OR REPLACE INTO thumbnails (photo_id, jpeg, width, height) "
                     "VALUES (?, ?, ?, ?)",
@@ -349,17 +439,33 @@ class Indexer:
                 )
                 conn.execute(
                     "INSERT OR REPLACE INTO vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
-                    (pid, model_id, vectors[i].astype("float32").tobytes()),
+                    (pid, model_id, vector_bytes),
                 )
                 written.append(pid)
             for p in batch:
                 if p.error is None:
                     continue
                 e = p.job.entry
+                folder_id = self.store.live_folder_id(conn, p.job.folder_id, e.path)
+                if folder_id is None:
+                    continue
+                if p.transient:
+                    # Maybe a passing I/O error: the photo keeps whatever it had; only a note
+                    # says why it wasn't (re)indexed. The next scan tries it again.
+                    report.deferred += 1
+                    conn.execute(
+                        "INSERT OR REPLACE INTO scan_problems (path, folder_id, reason, seen_at) "
+                        "VALUES (?, ?, ?, ?)",
+                        (e.path, folder_id, p.error, now),
+                    )
+                    continue
+                # Readable bytes that aren't a photo we can decode: a lasting problem, kept
+                # until the file changes. Only this model's vector goes: the others' stay.
+                report.failed += 1
                 pid = self.store.upsert_photo(
                     conn,
                     {
-                        "folder_id": p.job.folder_id,
+                        "folder_id": folder_id,
                         "path": e.path,
                         "fingerprint": p.fingerprint,
                         "size": e.size,
@@ -369,11 +475,10 @@ class Indexer:
                         "indexed_at": now,
                     },
                 )
-                # A photo that was fine and is now broken must not keep its old vector.
-                conn.execute("DELETE FROM vectors WHERE photo_id = ?", (pid,))
-                conn.execute("DELETE FROM thumbnails WHERE photo_id = ?", (pid,))
-        report.indexed += len(good)
-        report.failed += len(batch) - len(good)
+                conn.execute(
+                    "DELETE FROM vectors WHERE photo_id = ? AND model_id = ?", (pid, model_id)
+                )
+        report.indexed += len(written)
         if on_batch is not None and written:
             on_batch(written)
 
@@ -381,10 +486,11 @@ class Indexer:
     def _photo_row(p: _Prepared, now: float) -> dict[str, Any]:
         assert p.photo is not None
         photo, e = p.photo, p.job.entry
-        taken_at, source = photo.taken_at, "exif"
+        taken_at, offset = photo.taken_at, photo.taken_offset
+        source: str | None = "exif"
         if taken_at is None:
-            taken_at = datetime.fromtimestamp(e.mtime_ns / 1e9).strftime("%Y-%m-%dT%H:%M:%S")
-            source = "file"
+            taken_at, offset = file_time(e.mtime_ns)
+            source = "file" if taken_at else None
         return {
             "folder_id": p.job.folder_id,
             "path": e.path,
@@ -397,9 +503,74 @@ class Indexer:
             "width": photo.width,
             "height": photo.height,
             "taken_at": taken_at,
+            "taken_offset": offset,
             "taken_at_source": source,
             "camera": photo.camera,
             "latitude": photo.latitude,
             "longitude": photo.longitude,
             "indexed_at": now,
         }
+
+
+BROKEN_LINK_REASON = (
+    "This link leads to a place that can't be found (a drive that isn't connected?). The "
+    "photos photoclip found through it stay in the library until it is back."
+)
+UNMOUNTED_REASON = (
+    "This folder is a separate drive that isn't connected (or isn't mounted). Its photos "
+    "stay in the library until it is back."
+)
+
+
+def _missing_reason(
+    root: str,
+    outcome: ScanOutcome,
+    previous: FolderState,
+    known: dict[str, KnownFile],
+    not_seen: dict[str, KnownFile],
+) -> str | None:
+    """Why a library folder counts as missing rather than emptied, or None. Missing: it can't
+    be read at all; or it lists nothing at all although the library holds photos from it (an
+    empty mount point); or it now stands on another device and none of its photos are there."""
+    if outcome.root_device is None:
+        if os.path.lexists(root):
+            return (
+                "The folder can't be read right now. Its photos stay in the library; "
+                "photoclip will look again on the next scan."
+            )
+        return (
+            "The folder can't be found (moved, or on a drive that isn't connected). Its "
+            "photos stay in the library until it is back."
+        )
+    if not known:
+        return None
+    if outcome.root_entries == 0:
+        return (
+            "The folder is empty, as an unplugged drive's mount point is. Its photos stay in "
+            "the library until they are back; to forget them, remove the folder."
+        )
+    moved_device = previous.device is not None and previous.device != outcome.root_device
+    if moved_device and len(not_seen) == len(known):
+        return (
+            "The folder is now on another drive, and none of its photos are there. They stay "
+            "in the library until the drive that holds them is back."
+        )
+    return None
+
+
+def _gone_from_disk(path: str) -> bool:
+    """True only when the disk positively says nothing is at ``path`` any more."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False  # an I/O or permission error says nothing about the photo
+    return False  # it is there: the scan just didn't list it (a link, a filter): keep it
+
+
+def _unexpected(exc: BaseException | None) -> str:
+    return (
+        f"photoclip hit an unexpected error on this file ({type(exc).__name__}: {exc}). It was "
+        "skipped and will be tried again on the next scan; please report this."
+    )

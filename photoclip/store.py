@@ -22,11 +22,13 @@ import sqlite_utils
 
 from .errors import (
     DamagedLibraryError,
+    FolderError,
     LibraryBusyError,
     NetworkLibraryError,
     StoreError,
 )
 from .models import ModelIdentity
+from .scanner import is_inside, path_key
 
 _SCHEMA_V1 = """
 CREATE TABLE folders (
@@ -114,8 +116,21 @@ CREATE TABLE text_vectors (
 CREATE INDEX text_vectors_age ON text_vectors(model_id, added_at);
 """
 
+# v3: what the last complete scan of each folder stood on, so that an unplugged drive or an
+# unmounted mount point is told apart from deleted photos; the UTC offset of a capture time.
+_SCHEMA_V3 = """
+ALTER TABLE folders ADD COLUMN device INTEGER;
+CREATE TABLE mount_points (
+    path TEXT PRIMARY KEY,
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    device INTEGER NOT NULL
+);
+CREATE INDEX mount_points_folder ON mount_points(folder_id);
+ALTER TABLE photos ADD COLUMN taken_offset TEXT;
+"""
+
 # Ordered steps: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
 
 # How long a statement waits for another writer before the library counts as busy.
 BUSY_TIMEOUT_MS = 30_000
@@ -131,6 +146,14 @@ class Folder:
     path: str
     photo_count: int
     problem_count: int
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """What the last complete scan of a library folder stood on."""
+
+    device: int | None
+    mount_points: dict[str, int]  # folder below the root -> st_dev when last seen mounted
 
 
 @dataclass(frozen=True)
@@ -393,30 +416,59 @@ class Store:
         ).fetchall()
         return [Folder(*row) for row in rows]
 
-    def add_folder(self, path: str) -> int:
+    def add_folder(self, path: str, *, must_exist: bool = True) -> int:
         """Add a library folder. A folder inside one already in the library is covered by it;
-        a folder that contains library folders absorbs them (their photos are kept)."""
+        a folder that contains library folders absorbs them (their photos are kept). One
+        place is one folder however it is spelt: through a link, or in another case where
+        the file system ignores case. Raises ``FolderError`` for a path that isn't a folder."""
         path = os.path.abspath(path)
+        if must_exist and not os.path.isdir(path):
+            raise FolderError(f"{path} isn't a folder. Give photoclip folders to index.")
         with self.transaction() as conn:
-            for fid, fpath in conn.execute("SELECT id, path FROM folders").fetchall():
-                if fpath == path or _is_inside(path, fpath):
-                    return int(fid)
+            existing = conn.execute("SELECT id, path FROM folders").fetchall()
+            covering = _covering_folder(path, existing)
+            if covering is not None:
+                return covering
             cur = conn.execute(
                 "INSERT INTO folders (path, added_at) VALUES (?, ?)", (path, time.time())
             )
             new_id = int(cur.lastrowid or 0)
-            for fid, fpath in conn.execute(
-                "SELECT id, path FROM folders WHERE id != ?", (new_id,)
-            ).fetchall():
-                if _is_inside(fpath, path):
-                    conn.execute(
-                        "UPDATE photos SET folder_id = ? WHERE folder_id = ?", (new_id, fid)
-                    )
-                    conn.execute(
-                        "UPDATE scan_problems SET folder_id = ? WHERE folder_id = ?", (new_id, fid)
-                    )
+            for fid, fpath in existing:
+                if _covering_folder(fpath, [(new_id, path)]) == new_id:
+                    for table in ("photos", "scan_problems", "mount_points"):
+                        conn.execute(
+                            f"UPDATE {table} SET folder_id = ? WHERE folder_id = ?", (new_id, fid)
+                        )
                     conn.execute("DELETE FROM folders WHERE id = ?", (fid,))
             return new_id
+
+    def folder_id_for(self, path: str) -> int | None:
+        """The library folder that is or holds ``path``, or None."""
+        return _covering_folder(path, self.conn.execute("SELECT id, path FROM folders"))
+
+    def live_folder_id(self, conn: sqlite3.Connection, folder_id: int, path: str) -> int | None:
+        """The library folder that holds ``path`` now (in a caller's transaction): the one
+        given, or the folder that absorbed it since; None once the folder was removed."""
+        if conn.execute("SELECT 1 FROM folders WHERE id = ?", (folder_id,)).fetchone():
+            return folder_id
+        return _covering_folder(path, conn.execute("SELECT id, path FROM folders").fetchall())
+
+    def folder_state(self, folder_id: int) -> FolderState:
+        row = self.conn.execute("SELECT device FROM folders WHERE id = ?", (folder_id,)).fetchone()
+        mounts = self.conn.execute(
+            "SELECT path, device FROM mount_points WHERE folder_id = ?", (folder_id,)
+        ).fetchall()
+        return FolderState(row[0] if row else None, dict(mounts))
+
+    def save_folder_state(
+        self, conn: sqlite3.Connection, folder_id: int, state: FolderState
+    ) -> None:
+        conn.execute("UPDATE folders SET device = ? WHERE id = ?", (state.device, folder_id))
+        conn.execute("DELETE FROM mount_points WHERE folder_id = ?", (folder_id,))
+        conn.executemany(
+            "INSERT OR REPLACE INTO mount_points (path, folder_id, device) VALUES (?, ?, ?)",
+            [(p, folder_id, dev) for p, dev in state.mount_points.items()],
+        )
 
     def remove_folder(self, path_or_id: str | int) -> int:
         """Forget a folder and its photos' index entries. The photos themselves are untouched.
@@ -425,9 +477,15 @@ class Store:
             if isinstance(path_or_id, int):
                 row = conn.execute("SELECT id FROM folders WHERE id = ?", (path_or_id,)).fetchone()
             else:
-                row = conn.execute(
-                    "SELECT id FROM folders WHERE path = ?", (os.path.abspath(path_or_id),)
-                ).fetchone()
+                wanted = path_key(path_or_id)
+                row = next(
+                    (
+                        (fid,)
+                        for fid, fpath in conn.execute("SELECT id, path FROM folders")
+                        if path_key(fpath) == wanted
+                    ),
+                    None,
+                )
             if row is None:
                 return 0
             n = conn.execute("SELECT COUNT(*) FROM photos WHERE folder_id = ?", row).fetchone()[0]
@@ -487,10 +545,11 @@ class Store:
         return [found[int(i)] for i in ids if int(i) in found]
 
     def photo_id_for_path(self, path: str) -> int | None:
-        row = self.conn.execute(
-            "SELECT id FROM photos WHERE path = ?", (os.path.abspath(path),)
-        ).fetchone()
-        return int(row[0]) if row else None
+        for spelling in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+            row = self.conn.execute("SELECT id FROM photos WHERE path = ?", (spelling,)).fetchone()
+            if row:
+                return int(row[0])
+        return None
 
     def list_photo_ids(
         self,
@@ -741,8 +800,34 @@ def photo_filter_sql(
     return " AND ".join(clauses), args
 
 
-def _is_inside(path: str, folder: str) -> bool:
-    return path.startswith(folder.rstrip(os.sep) + os.sep)
+def _covering_folder(path: str, folders: Iterable[tuple[int, str]]) -> int | None:
+    """Which of ``folders`` (id, path) is ``path`` or holds it, comparing places rather than
+    spellings: links resolved, case folded where the OS folds it, and where both exist, the
+    file system's own identity (a case-insensitive disk on macOS or Linux)."""
+    folders = list(folders)
+    key = path_key(path)
+    for fid, fpath in folders:
+        fkey = path_key(fpath)
+        if key == fkey or is_inside(key, fkey):
+            return int(fid)
+    by_identity: dict[tuple[int, int], int] = {}
+    for fid, fpath in folders:
+        with contextlib.suppress(OSError):
+            st = os.stat(fpath)
+            by_identity[(st.st_dev, st.st_ino)] = int(fid)
+    if not by_identity:
+        return None
+    place = key
+    while True:
+        with contextlib.suppress(OSError):
+            st = os.stat(place)
+            found = by_identity.get((st.st_dev, st.st_ino))
+            if found is not None:
+                return found
+        parent = os.path.dirname(place)
+        if parent == place:
+            return None
+        place = parent
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows

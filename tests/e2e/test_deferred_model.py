@@ -169,7 +169,7 @@ def test_a_model_that_fails_to_load_is_not_blamed_on_the_photos(
     try:
         with pytest.raises(ModelUnavailableError, match="tiny-shapes model couldn't be loaded"):
             Indexer(store, DeferredEmbedder(spec, identity, size, unreadable)).run(
-                [str(small_shapes_dir)]
+                [str(small_shapes_dir)], add=True
             )
         assert store.problems() == [] and store.counts()["indexed"] == 0
         # With a model that loads, the same library indexes fully.

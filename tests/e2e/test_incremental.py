@@ -22,7 +22,7 @@ def _vector_ids(store):
 def test_incremental_rescan(tmp_path, small_shapes_dir, tiny_embedder):
     store = Store(tmp_path / "lib" / "library.db")
     indexer = Indexer(store, tiny_embedder, batch_size=8)
-    first = indexer.run([str(small_shapes_dir)])
+    first = indexer.run([str(small_shapes_dir)], add=True)
     assert (first.new, first.indexed, first.failed) == (40, 40, 0)
     ids_before = _vector_ids(store)
 
@@ -65,7 +65,7 @@ def test_incremental_rescan(tmp_path, small_shapes_dir, tiny_embedder):
 def test_unplugged_folder_keeps_its_photos(tmp_path, small_shapes_dir, tiny_embedder):
     store = Store(tmp_path / "lib" / "library.db")
     indexer = Indexer(store, tiny_embedder)
-    indexer.run([str(small_shapes_dir)])
+    indexer.run([str(small_shapes_dir)], add=True)
     away = tmp_path / "elsewhere"
     os.rename(small_shapes_dir, away)
     report = indexer.run()
@@ -92,7 +92,7 @@ def test_stop_event_cancels_between_batches_and_resume_completes(
         stop.set()  # ask to stop after the first committed batch
 
     report = Indexer(store, tiny_embedder, batch_size=8).run(
-        [str(small_shapes_dir)], on_batch=on_batch, stop=stop
+        [str(small_shapes_dir)], add=True, on_batch=on_batch, stop=stop
     )
     assert report.cancelled
     assert report.indexed == len(batches[0]) == 8
@@ -112,7 +112,7 @@ def test_date_filter_uses_exif_or_file_time(tmp_path, small_shapes_dir, tiny_emb
     with Image.open(files[10]) as im:
         im.save(files[10], "JPEG", exif=exif.tobytes())
     store = Store(tmp_path / "lib" / "library.db")
-    Indexer(store, tiny_embedder).run([str(small_shapes_dir)])
+    Indexer(store, tiny_embedder).run([str(small_shapes_dir)], add=True)
     searcher = Searcher(store, tiny_embedder)
     in_2000 = searcher.search(
         "a circle", filters=Filters(date_from="2000-01-01", date_to="2000-12-31")

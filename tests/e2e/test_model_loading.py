@@ -97,7 +97,7 @@ def test_pickled_checkpoints_load_only_as_plain_weights(tmp_path, tiny_embedder)
 def test_vectors_of_two_models_are_never_ranked_together(tmp_path, small_shapes_dir,
                                                          tiny_embedder, twin):  # fmt: skip
     store = Store(tmp_path / "library.db")
-    Indexer(store, tiny_embedder).run([str(small_shapes_dir)])
+    Indexer(store, tiny_embedder).run([str(small_shapes_dir)], add=True)
     other = Searcher(store, twin)
     assert len(other.search("a red circle").hits) == 0  # nothing of the twin's yet
     # Switching model re-embeds every photo with the new one; both sets live side by side.

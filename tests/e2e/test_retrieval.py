@@ -17,7 +17,7 @@ from tools.shapes import COLOURS, SHAPES
 @pytest.fixture(scope="module")
 def indexed(tiny_embedder, shapes_dir, tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("lib") / "library.db")
-    report = Indexer(store, tiny_embedder).run([str(shapes_dir)])
+    report = Indexer(store, tiny_embedder).run([str(shapes_dir)], add=True)
     yield store, report
     store.close()
 

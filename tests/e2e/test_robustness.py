@@ -69,7 +69,7 @@ def test_pillow_corpus_never_crashes_and_every_file_is_accounted_for(
     tmp_path, tiny_embedder, pillow_images
 ):
     store = Store(tmp_path / "library.db")
-    report = Indexer(store, tiny_embedder).run([str(pillow_images)])
+    report = Indexer(store, tiny_embedder).run([str(pillow_images)], add=True)
     files = {e.path for e in walk(str(pillow_images))}
     assert report.scanned == len(files) > 500
     assert report.indexed + report.failed == len(files)
@@ -96,7 +96,7 @@ def test_photos_are_opened_read_only(tmp_path, small_shapes_dir, tiny_embedder):
         os.chmod(d, 0o555)
     try:
         store = Store(tmp_path / "lib" / "library.db")
-        report = Indexer(store, tiny_embedder).run([str(small_shapes_dir)])
+        report = Indexer(store, tiny_embedder).run([str(small_shapes_dir)], add=True)
         assert report.indexed == 40
         store.close()
     finally:

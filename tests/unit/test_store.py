@@ -24,6 +24,12 @@ from photoclip.store import SCHEMA_VERSION, Problem, Store
 REPO = Path(__file__).resolve().parents[2]
 
 
+def made(folder: Path) -> str:
+    """``folder``, created: the library takes only folders that exist."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
 def photo_row(folder_id: int, path: str, status: str = "indexed", **extra) -> dict:
     row = {
         "folder_id": folder_id,
@@ -73,7 +79,7 @@ def test_a_new_library_has_the_current_schema_in_wal_mode(library):
 def test_reopening_keeps_the_data_and_does_not_migrate_again(tmp_path):
     db = tmp_path / "library.db"
     first = Store(db)
-    folder = first.add_folder(str(tmp_path / "photos"))
+    folder = first.add_folder(made(tmp_path / "photos"))
     first.close()
 
     again = Store(db)
@@ -148,7 +154,7 @@ def old_library(tmp_path) -> Path:
     db = tmp_path / "lib" / "library.db"
     store = Store(db)
     assert store.schema_version == OLD
-    folder = store.add_folder(str(tmp_path / "photos"))
+    folder = store.add_folder(made(tmp_path / "photos"))
     ids = add_photos(store, folder, [tmp_path / "photos" / "a.jpg", tmp_path / "photos" / "b.jpg"])
     with store.transaction() as conn:
         conn.execute("INSERT INTO thumbnails VALUES (?, ?, 1, 1)", (ids[0], b"jpeg-bytes"))
@@ -192,17 +198,20 @@ def test_a_version_1_library_gains_the_phrase_cache_and_keeps_everything(tmp_pat
         first_release.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
         first_release.setattr(store_module, "SCHEMA_VERSION", 1)
         v1 = Store(db)
-        folder = v1.add_folder(str(tmp_path / "photos"))
+        folder = v1.add_folder(made(tmp_path / "photos"))
         add_photos(v1, folder, [tmp_path / "photos" / "a.jpg"])
         model = v1.model_id(ModelIdentity("arch", "tag", "0" * 64, 4))
         v1.close()
 
     store = Store(db)
     try:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         assert os.path.basename(store.photo(store.list_photo_ids()[0])["path"]) == "a.jpg"
         store.remember_text_vectors(model, {"a red circle": np.ones(4, np.float32)})
         assert list(store.text_vectors(model, ["a red circle"])) == ["a red circle"]
+        # v3: the scan's footing per folder; nothing known yet for a folder scanned by v1.
+        assert store.folder_state(folder).device is None
+        assert store.folder_state(folder).mount_points == {}
     finally:
         store.close()
     assert len(list(db.parent.glob("library.db.v1.*.bak"))) == 1
@@ -321,23 +330,23 @@ def test_a_writer_in_another_process_makes_this_one_busy(library):
 
 
 def test_adding_the_same_folder_twice_gives_one_folder(library, tmp_path):
-    first = library.add_folder(str(tmp_path / "photos"))
+    first = library.add_folder(made(tmp_path / "photos"))
 
-    assert library.add_folder(str(tmp_path / "photos") + os.sep) == first
-    assert library.add_folder(str(tmp_path / "photos" / "x" / "..")) == first
+    assert library.add_folder(made(tmp_path / "photos") + os.sep) == first
+    assert library.add_folder(made(tmp_path / "photos" / "x" / "..")) == first
     assert [f.path for f in library.folders()] == [str(tmp_path / "photos")]
 
 
 def test_a_folder_inside_a_library_folder_is_covered_by_it(library, tmp_path):
-    parent = library.add_folder(str(tmp_path / "photos"))
+    parent = library.add_folder(made(tmp_path / "photos"))
 
-    assert library.add_folder(str(tmp_path / "photos" / "2023" / "summer")) == parent
+    assert library.add_folder(made(tmp_path / "photos" / "2023" / "summer")) == parent
     assert [f.id for f in library.folders()] == [parent]
 
 
 def test_a_sibling_with_a_common_prefix_is_not_inside(library, tmp_path):
-    a = library.add_folder(str(tmp_path / "photos"))
-    b = library.add_folder(str(tmp_path / "photos2"))
+    a = library.add_folder(made(tmp_path / "photos"))
+    b = library.add_folder(made(tmp_path / "photos2"))
 
     assert a != b
     assert [f.path for f in library.folders()] == [
@@ -347,9 +356,9 @@ def test_a_sibling_with_a_common_prefix_is_not_inside(library, tmp_path):
 
 
 def test_a_parent_folder_absorbs_library_folders_inside_it(library, tmp_path):
-    child_a = library.add_folder(str(tmp_path / "photos" / "a"))
-    child_b = library.add_folder(str(tmp_path / "photos" / "b"))
-    outside = library.add_folder(str(tmp_path / "other"))
+    child_a = library.add_folder(made(tmp_path / "photos" / "a"))
+    child_b = library.add_folder(made(tmp_path / "photos" / "b"))
+    outside = library.add_folder(made(tmp_path / "other"))
     ids_a = add_photos(library, child_a, [tmp_path / "photos" / "a" / "1.jpg"])
     ids_b = add_photos(
         library, child_b, [tmp_path / "photos" / "b" / "2.jpg", tmp_path / "photos" / "b" / "3.jpg"]
@@ -361,7 +370,7 @@ def test_a_parent_folder_absorbs_library_folders_inside_it(library, tmp_path):
             (str(tmp_path / "photos" / "b" / "locked"), child_b),
         )
 
-    parent = library.add_folder(str(tmp_path / "photos"))
+    parent = library.add_folder(made(tmp_path / "photos"))
 
     folders = {f.path: f for f in library.folders()}
     assert set(folders) == {str(tmp_path / "photos"), str(tmp_path / "other")}
@@ -401,7 +410,7 @@ def test_removing_a_folder_forgets_it_but_never_touches_the_photos(library, tmp_
             "INSERT INTO scan_problems VALUES (?, ?, 'Permission denied.', 0)",
             (str(folder_path / "locked"), folder),
         )
-    kept = library.add_folder(str(tmp_path / "kept"))
+    kept = library.add_folder(made(tmp_path / "kept"))
     add_photos(library, kept, [tmp_path / "kept" / "x.jpg"])
 
     assert library.remove_folder(str(folder_path)) == 3
@@ -422,7 +431,7 @@ def test_removing_a_folder_forgets_it_but_never_touches_the_photos(library, tmp_
 
 
 def test_removing_a_folder_by_id_and_an_unknown_folder(library, tmp_path):
-    folder = library.add_folder(str(tmp_path / "photos"))
+    folder = library.add_folder(made(tmp_path / "photos"))
     add_photos(library, folder, [tmp_path / "photos" / "a.jpg"])
 
     assert library.remove_folder(str(tmp_path / "never-added")) == 0
@@ -435,7 +444,7 @@ def test_removing_a_folder_by_id_and_an_unknown_folder(library, tmp_path):
 
 
 def test_problems_lists_unreadable_photos_and_scan_problems_by_path(library, tmp_path):
-    folder = library.add_folder(str(tmp_path))
+    folder = library.add_folder(made(tmp_path))
     add_photos(library, folder, [tmp_path / "fine.jpg"])
     with library.transaction() as conn:
         library.upsert_photo(
@@ -481,7 +490,7 @@ def test_transaction_commits_on_success(library, tmp_path):
 
 
 def test_transaction_rolls_back_on_an_exception(library, tmp_path):
-    folder = library.add_folder(str(tmp_path))
+    folder = library.add_folder(made(tmp_path))
 
     with pytest.raises(ValueError), library.transaction() as conn:
         library.upsert_photo(conn, photo_row(folder, str(tmp_path / "a.jpg")))
@@ -496,7 +505,7 @@ def test_transaction_rolls_back_on_an_exception(library, tmp_path):
 
 
 def test_a_database_error_inside_a_transaction_becomes_a_store_error(library, tmp_path):
-    folder = library.add_folder(str(tmp_path))
+    folder = library.add_folder(made(tmp_path))
 
     with pytest.raises(StoreError), library.transaction() as conn:
         library.upsert_photo(conn, photo_row(folder, str(tmp_path / "a.jpg")))
@@ -506,7 +515,7 @@ def test_a_database_error_inside_a_transaction_becomes_a_store_error(library, tm
 
 
 def test_upsert_updates_a_photo_in_place(library, tmp_path):
-    folder = library.add_folder(str(tmp_path))
+    folder = library.add_folder(made(tmp_path))
     (first,) = add_photos(library, folder, [tmp_path / "a.jpg"])
 
     (again,) = add_photos(library, folder, [tmp_path / "a.jpg"], size=999, camera="Pixel 7")
@@ -517,7 +526,7 @@ def test_upsert_updates_a_photo_in_place(library, tmp_path):
 
 
 def test_each_thread_gets_its_own_connection(library, tmp_path):
-    folder = library.add_folder(str(tmp_path))
+    folder = library.add_folder(made(tmp_path))
     seen: dict[str, object] = {}
 
     def worker() -> None:
@@ -551,7 +560,7 @@ def test_model_identity_gets_one_stable_row(library):
 
 
 def test_photos_by_id_keeps_the_order_given_and_drops_missing(library, tmp_path):
-    folder = library.add_folder(str(tmp_path))
+    folder = library.add_folder(made(tmp_path))
     ids = add_photos(library, folder, [tmp_path / f"{i:04}.jpg" for i in range(1000)])
     wanted = [ids[999], 123456, ids[0], *ids[500:950]]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -21,6 +22,7 @@ class Library:
     def __init__(self, store: Store, root: str) -> None:
         self.store = store
         self.root = root
+        os.makedirs(root, exist_ok=True)  # the library takes only folders that exist
         self.folder = store.add_folder(root)
         self.model = store.model_id(ModelIdentity("test-arch", "test", "f" * 64, DIM))
         self.rng = np.random.default_rng(0)
