@@ -11,7 +11,14 @@ import pytest
 from PIL import Image, ImageOps, JpegImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
-from photoclip.imaging import PhotoError, decode_photo, open_for_display, parse_exif_datetime
+from photoclip.imaging import (
+    FileReadError,
+    PhotoError,
+    decode_photo,
+    open_for_display,
+    parse_exif_datetime,
+    parse_utc_offset,
+)
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)
@@ -210,6 +217,21 @@ def test_a_missing_file_and_a_folder_are_reported_in_words(tmp_path):
         decode_photo(str(tmp_path / "album.jpg"))
 
 
+def test_os_errors_are_read_errors_and_bad_bytes_are_not(tmp_path, sample_photos):
+    """The indexer retries a FileReadError next scan and keeps a lasting PhotoError: an OS
+    that fails to read says nothing about the photo; bytes that don't decode do."""
+    (tmp_path / "album.jpg").mkdir()
+    for path in (tmp_path / "gone.jpg", tmp_path / "album.jpg"):
+        with pytest.raises(FileReadError):
+            decode_photo(str(path))
+    cut = tmp_path / "cut.jpg"
+    whole = next(sample_photos.rglob("*.jpg")).read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(PhotoError) as lasting:
+        decode_photo(str(cut))
+    assert not isinstance(lasting.value, FileReadError)
+
+
 def test_the_viewer_words_failures_like_the_indexer(tmp_path, pillow_images):
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")
@@ -242,6 +264,25 @@ def exif_block(make=None, model=None, taken=None, gps=None) -> bytes:
         ifd[1], ifd[2] = lat_ref, tuple(IFDRational(*r) for r in lat)
         ifd[3], ifd[4] = lon_ref, tuple(IFDRational(*r) for r in lon)
     return exif.tobytes()
+
+
+def test_the_cameras_utc_offset_is_kept_with_its_date(tmp_path):
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2024:03:10 08:15:00"
+    exif.get_ifd(0x8769)[0x9011] = "-05:00"
+    path = tmp_path / "nyc.jpg"
+    photo_texture(64, 64).save(path, exif=exif.tobytes())
+    photo = decode_photo(str(path))
+    assert (photo.taken_at, photo.taken_offset) == ("2024-03-10T08:15:00", "-05:00")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("+02:00", "+02:00"), ("-09:30", "-09:30"), ("+14:00", "+14:00"), ("   :  ", None),
+     ("+2:00", None), ("+25:00", None), ("", None), (None, None), ("+05:60", None)],
+)  # fmt: skip
+def test_parse_utc_offset(raw, expected):
+    assert parse_utc_offset(raw) == expected
 
 
 def test_exif_date_camera_and_gps_are_extracted(tmp_path):
