@@ -108,10 +108,22 @@ def launch(
     if instance.hand_off(folders):
         return None
     instance.listen()
+    early: list[list[str]] = []  # launches handed over while the library opens (a migration)
+
+    def keep(handed: list[str]) -> None:
+        early.append(handed)
+
+    instance.activated.connect(keep)
     try:
         store, rebuilt = open_library(db_path)
     except DamagedLibraryError:
+        instance.close()
         return None  # the user read why and chose Quit
+    except BaseException:
+        instance.close()
+        raise
+    finally:
+        instance.activated.disconnect(keep)
     remember_folders(store)  # what a rebuild would start from, should this file be damaged
     key = resolver.model(options.model, store.get_setting(MODEL_SETTING)).value
     weights = resolver.weights(key, options.weights).value
@@ -120,6 +132,8 @@ def launch(
     services.index_worker.finished.connect(lambda _report: remember_folders(store))
     window = MainWindow(services, instance)
     window.start(folders)
+    for handed in early:
+        window.on_another_launch(handed)
     if rebuilt is not None:
         window.show_message(rebuilt.summary())
     return window

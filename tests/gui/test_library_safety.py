@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from guitest import library_is_consistent, wait_indexed, wait_model
@@ -26,6 +27,7 @@ from photoclip.store import SCHEMA_VERSION, Store
 from photoclip.ui import model_status
 from photoclip.ui.library_dialogs import DamagedLibraryDialog
 from photoclip.ui.settings_dialog import Choices, SettingsDialog
+from photoclip.ui.single_instance import SingleInstance
 from tools.shapes import write_library
 
 REPO = Path(__file__).resolve().parents[2]
@@ -223,18 +225,29 @@ def test_a_migration_backs_up_behind_a_progress_dialog_while_the_event_loop_runs
     library.mkdir()
     version_2_library(library / "library.db", monkeypatch, megabytes=160)
     assert SCHEMA_VERSION > 2
+    handed = tmp_path / "handed over"
+    write_library(handed, 3, seed=5, min_side=200, max_side=300)
+    name = f"photoclip-migrating-{os.getpid()}"
     seen: list[str] = []
+    second_launch: list[threading.Thread] = []
 
     def tick() -> None:  # a GUI-thread timer: it fires only while the event loop runs
         for text in visible_progress():
             if not seen or seen[-1] != text:
                 seen.append(text)
+            if not second_launch:  # another photoclip started meanwhile, with a folder
+                hand_off = threading.Thread(
+                    target=lambda: SingleInstance(name).hand_off([str(handed)])
+                )
+                second_launch.append(hand_off)
+                hand_off.start()
+                hand_off.join(10)
 
     timer = QTimer()
     timer.timeout.connect(tick)
     timer.start(1)
     try:
-        window = launch(library=library)
+        window = launch(library=library, instance_name=name)
     finally:
         timer.stop()
 
@@ -251,6 +264,9 @@ def test_a_migration_backs_up_behind_a_progress_dialog_while_the_event_loop_runs
     assert len({done for done, _ in amounts}) >= 2, seen
     assert max(total for _, total in amounts) >= 160
     assert visible_progress() == []
+    # The folder handed over mid-migration reached the window, not the void.
+    assert second_launch
+    qtbot.waitUntil(lambda: str(handed) in [f.path for f in window.store.folders()], timeout=30_000)
 
 
 # -- a damaged library: moved aside and rebuilt in one click ----------------------------------
