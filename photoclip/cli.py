@@ -254,7 +254,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         parts.append(f"{report.kept} kept (not where the scan could look)")
     print(f"{', '.join(parts)} in {report.elapsed_s:.1f} s ({rate:.1f} photos/s).")
     for folder in report.missing_folders:
-        print(f"Not found: {folder} (kept in the library until it is back).", file=sys.stderr)
+        print(
+            f"Missing: {folder} (unplugged, empty or unreadable): its photos stay in the "
+            "library until it is back.",
+            file=sys.stderr,
+        )
     if report.failed or report.deferred or report.kept:
         print("See which files and why with: photoclip problems", file=sys.stderr)
     return 130 if report.cancelled else 0
