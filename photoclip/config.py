@@ -22,6 +22,7 @@ MODEL_ENV = "PHOTOCLIP_MODEL"
 WEIGHTS_ENV = "PHOTOCLIP_WEIGHTS"  # the embedder reads the same variable
 
 T = TypeVar("T")
+FROM_SETTINGS_FILE = "the settings file"  # a Choice's source; status shows the file's path
 
 
 class ConfigError(PhotoclipError):
@@ -147,7 +148,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 @dataclass(frozen=True)
 class Choice(Generic[T]):
-    """A resolved setting and where it came from, in words ("--library", "settings file …")."""
+    """A resolved setting and where it came from, in words ("--library", "the settings
+    file", "$PHOTOCLIP_MODEL", "the library's setting", "the default")."""
 
     value: T
     source: str
@@ -161,10 +163,6 @@ class Resolver:
         self.path = path or config_path()
         self.config = load_config(self.path)
 
-    @property
-    def _from_file(self) -> str:
-        return f"settings file {self.path}"
-
     def library(self, flag: str | None = None) -> Choice[Path]:
         """The library database file."""
         if flag:
@@ -172,7 +170,7 @@ class Resolver:
         if os.environ.get(LIBRARY_ENV):
             return Choice(library_db_path(os.environ[LIBRARY_ENV]), f"${LIBRARY_ENV}")
         if self.config.library:
-            return Choice(library_db_path(self.config.library), self._from_file)
+            return Choice(library_db_path(self.config.library), FROM_SETTINGS_FILE)
         return Choice(library_db_path(None), "the default")
 
     def model(self, flag: str | None = None, library_model: str | None = None) -> Choice[str]:
@@ -195,7 +193,7 @@ class Resolver:
         if os.environ.get(WEIGHTS_ENV):
             return Choice(os.environ[WEIGHTS_ENV], f"${WEIGHTS_ENV}")
         if self.config.weights.get(model):
-            return Choice(self.config.weights[model], self._from_file)
+            return Choice(self.config.weights[model], FROM_SETTINGS_FILE)
         return Choice(None, "the default")
 
     def threads(self, flag: int | None = None) -> Choice[int]:
@@ -203,5 +201,5 @@ class Resolver:
         if flag:
             return Choice(flag, "--threads")
         if self.config.threads:
-            return Choice(self.config.threads, self._from_file)
+            return Choice(self.config.threads, FROM_SETTINGS_FILE)
         return Choice(0, "the default")

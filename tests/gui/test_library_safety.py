@@ -105,7 +105,8 @@ def test_the_library_and_weights_chosen_in_the_app_are_the_ones_the_cli_uses(
     cli("index", str(photos), "--model", "tiny-shapes")
     status = json.loads(cli("status", "--json").stdout)
     assert status["library"] == str(chosen / "library.db")
-    assert status["library_from"] == f"settings file {config_path()}"
+    assert status["library_from"] == "the settings file"
+    assert status["settings_file"] == str(config_path())
     assert (status["weights"], status["weights_from"]) == (str(weights), status["library_from"])
     assert status["indexed"] == 6
     assert not (tmp_path / "data").exists()

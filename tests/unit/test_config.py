@@ -39,6 +39,13 @@ def test_the_settings_file_lives_in_the_config_folder(private_settings_file):
     assert str(private_settings_file).startswith(os.environ["XDG_CONFIG_HOME"])
 
 
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="XDG applies to Linux")
+def test_without_xdg_config_home_the_settings_file_is_under_dot_config(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert config_path() == tmp_path / "home" / ".config" / "photoclip" / "config.json"
+
+
 def test_choices_round_trip_and_a_newer_photoclips_keys_are_kept(private_settings_file):
     assert load_config() == UserConfig()  # no file yet: the defaults
     private_settings_file.parent.mkdir(parents=True)
@@ -86,16 +93,14 @@ def test_a_damaged_settings_file_is_refused_in_words_not_replaced_by_defaults(
         load_config()
 
 
-def test_library_precedence_flag_then_environment_then_settings_then_default(
-    tmp_path, monkeypatch
-):
+def test_library_precedence_flag_then_environment_then_settings_then_default(tmp_path, monkeypatch):
     assert Resolver().library().value == tmp_path / "data" / "photoclip" / "library.db"
     assert Resolver().library().source == "the default"
 
     update_config(library=str(tmp_path / "chosen"))
     got = Resolver().library()
     assert got.value == tmp_path / "chosen" / "library.db"
-    assert got.source == f"settings file {config_path()}"
+    assert got.source == "the settings file"
 
     monkeypatch.setenv("PHOTOCLIP_LIBRARY", str(tmp_path / "env.db"))
     assert Resolver().library().value == tmp_path / "env.db"
@@ -157,12 +162,14 @@ def test_the_cli_uses_the_library_and_weights_chosen_in_the_settings_file(tmp_pa
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout)
     assert status["library"] == str(tmp_path / "chosen" / "library.db")
-    assert status["library_from"] == f"settings file {config_path()}"
+    assert status["library_from"] == "the settings file"
+    assert status["settings_file"] == str(config_path())
     assert (status["model"], status["model_from"]) == ("tiny-shapes", "$PHOTOCLIP_MODEL")
     assert (status["weights"], status["weights_from"]) == (weights, status["library_from"])
     assert (tmp_path / "chosen" / "library.db").is_file()
     assert not (tmp_path / "data" / "photoclip").exists()  # the old default is left alone
 
     text = _cli("status", env=env).stdout
-    assert f"{tmp_path / 'chosen' / 'library.db'}  (from settings file" in text
+    assert f"{tmp_path / 'chosen' / 'library.db'}  (from the settings file)" in text
+    assert f"Settings file:      {config_path()}" in text
     assert "tiny-shapes  (from $PHOTOCLIP_MODEL)" in text
