@@ -303,3 +303,27 @@ def test_dates_on_the_command_line_are_checked(tmp_path, small_shapes_dir):
     assert "YYYY-MM-DD" in bad.stderr and "2024-6-1" in bad.stderr
     good = photoclip(lib, "search", "a red circle", "--from", "2000-01-01", "--json")
     assert good.returncode == 0
+
+
+def test_a_place_reached_under_another_name_is_the_same_folder(tmp_path):
+    """Where names differ but the file system says it's one place (a bind mount here; a
+    case-insensitive disk's ~/pictures for ~/Pictures is the same test of identity)."""
+    import subprocess
+
+    real = tmp_path / "Pictures"
+    (real / "2024").mkdir(parents=True)
+    alias = tmp_path / "alias"
+    alias.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(real), str(alias)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a bind mount needs root: {mounted.stderr.decode().strip()}")
+    try:
+        store = Store(tmp_path / "lib" / "library.db")
+        home = store.add_folder(str(real))
+        assert store.add_folder(str(alias)) == home
+        assert store.add_folder(str(alias / "2024")) == home
+        assert store.folder_id_for(str(alias / "2024" / "x.jpg")) == home
+        assert [f.path for f in store.folders()] == [str(real)]
+        store.close()
+    finally:
+        subprocess.run(["umount", str(alias)], check=True)
