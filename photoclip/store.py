@@ -888,7 +888,8 @@ def network_library_message(path: str | os.PathLike[str], kind: str) -> str:
     return (
         f"The library {path} is on a network drive ({kind}), where photoclip can't keep it "
         "safe: SQLite's write-ahead log needs shared memory that network drives don't "
-        "provide safely, so the library could be damaged. Choose a folder on this computer."
+        "provide safely, so the library could be damaged. Choose a folder on this computer "
+        "(in Settings, or with --library or PHOTOCLIP_LIBRARY)."
     )
 
 

@@ -67,7 +67,9 @@ class ConfigSettings(QSettings):
 
     def setValue(self, key: str, value: Any, /) -> None:
         if key == LIBRARY_KEY:
-            update_config(self.config_file, library=str(value or ""))
+            # Absolute: the CLI, started from any folder, must find the same library.
+            chosen = os.path.abspath(os.path.expanduser(str(value))) if value else ""
+            update_config(self.config_file, library=chosen)
         elif key == THREADS_KEY:
             update_config(self.config_file, threads=max(0, int(value or 0)))
         elif key.startswith(_WEIGHTS_PREFIX):
