@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import textwrap
 import threading
@@ -16,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from photoclip.scanner import FINGERPRINT_CHUNK, describe_os_error, fingerprint, walk
-
-REPO = Path(__file__).resolve().parents[2]
+from tests import unprivileged
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:
@@ -146,24 +144,19 @@ def test_stop_event_ends_the_walk(tmp_path):
 
 @pytest.fixture
 def shared_tmp():
-    """A folder an unprivileged user can reach (pytest's own tmp root is private to root)."""
+    """A folder in the system's temporary folder, not pytest's (private to whoever runs the
+    tests), for a child that may run as the checkout's owner (see tests/unprivileged.py)."""
     path = Path(tempfile.mkdtemp(prefix="photoclip-perm-"))
-    path.chmod(0o755)
     yield path
     shutil.rmtree(path)
 
 
-def _as_nobody(code: str) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` as an unprivileged user, so permissions actually apply to it."""
-    if os.geteuid() != 0:
-        argv = [sys.executable, "-c", code]
-    else:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.fail("running as root without setpriv: permission errors can't be produced")
-        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable]
-        argv += ["-c", code]
-    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+def _unprivileged(code: str, shared_tmp: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` where file permissions apply to it, even when the tests run as root."""
+    reason = unprivileged.can_run()
+    if reason is not None:
+        pytest.fail(f"permission errors can't be produced: {reason}")
+    return unprivileged.run_python(textwrap.dedent(code), files=[shared_tmp])
 
 
 def test_an_unreadable_folder_is_reported_and_the_rest_is_walked(shared_tmp):
@@ -173,18 +166,16 @@ def test_an_unreadable_folder_is_reported_and_the_rest_is_walked(shared_tmp):
     locked = touch(shared_tmp / "locked" / "secret.jpg").parent
     locked.chmod(0o000)
     try:
-        done = _as_nobody(
-            textwrap.dedent(
-                f"""
-                import json, sys
-                sys.path.insert(0, {str(REPO)!r})
-                from photoclip.scanner import walk
-                errors = []
-                paths = [e.path for e in walk({str(shared_tmp)!r},
-                                              on_error=lambda p, r: errors.append([p, r]))]
-                print(json.dumps({{"paths": paths, "errors": errors}}))
-                """
-            )
+        done = _unprivileged(
+            f"""
+            import json
+            from photoclip.scanner import walk
+            errors = []
+            paths = [e.path for e in walk({str(shared_tmp)!r},
+                                          on_error=lambda p, r: errors.append([p, r]))]
+            print(json.dumps({{"paths": paths, "errors": errors}}))
+            """,
+            shared_tmp,
         )
     finally:
         locked.chmod(0o755)
@@ -198,19 +189,16 @@ def test_an_unreadable_folder_is_reported_and_the_rest_is_walked(shared_tmp):
 
 def test_describe_os_error_words_a_real_permission_error(shared_tmp):
     secret = touch(shared_tmp / "secret.jpg")
-    secret.chmod(0o600)
-    done = _as_nobody(
-        textwrap.dedent(
-            f"""
-            import sys
-            sys.path.insert(0, {str(REPO)!r})
-            from photoclip.scanner import describe_os_error
-            try:
-                open({str(secret)!r}, "rb")
-            except OSError as exc:
-                print(type(exc).__name__, describe_os_error(exc), sep="|")
-            """
-        )
+    secret.chmod(0o000)  # not even its owner may read it
+    done = _unprivileged(
+        f"""
+        from photoclip.scanner import describe_os_error
+        try:
+            open({str(secret)!r}, "rb")
+        except OSError as exc:
+            print(type(exc).__name__, describe_os_error(exc), sep="|")
+        """,
+        shared_tmp,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
