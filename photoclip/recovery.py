@@ -49,9 +49,20 @@ def remember_folders(store: Store) -> None:
         pass
 
 
+_at_exit: dict[Path, Store] = {}  # the latest store opened on each library
+
+
 def remember_folders_at_exit(store: Store) -> None:
-    """Refresh the folder list when this process ends (the CLI: after its command)."""
-    atexit.register(remember_folders, store)
+    """Refresh the folder list when this process ends (the CLI: after its command, which
+    may have added or removed folders). Holds one store per library, the latest."""
+    if not _at_exit:
+        atexit.register(_remember_all)
+    _at_exit[Path(store.path)] = store
+
+
+def _remember_all() -> None:
+    for store in _at_exit.values():
+        remember_folders(store)
 
 
 def salvage_folders(db_path: str | os.PathLike[str]) -> tuple[list[str], str]:
