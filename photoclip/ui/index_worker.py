@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..cli import MODEL_SETTING
 from ..errors import PhotoclipError
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ class IndexWorker(QObject):
     batchIndexed = Signal(list)  # [{"id", "path", "taken_at", "folder_id"}] of new photos
     finished = Signal(object)  # indexer.IndexReport
     failed = Signal(str)
-    modelReady = Signal(str)  # model key, once its vectors may be written
+    upToDate = Signal(object)  # Embedder: a whole-library run with it ended, not cancelled
     idle = Signal()  # nothing left to do
     pausedChanged = Signal(bool)
     _wake = Signal()
@@ -50,7 +49,6 @@ class IndexWorker(QObject):
         self._lock = threading.Lock()
         self._pending: _Request | None = None
         self._embedder: Embedder | None = None
-        self._new_embedder = False
         self._shutting_down = False
         self._running = False
         self.threads = 0  # CPU threads for the model (0: all), set from Settings
@@ -101,7 +99,6 @@ class IndexWorker(QObject):
         with self._lock:
             replacing = self._embedder is not None
             self._embedder = embedder
-            self._new_embedder = True
         if replacing:
             self.stop.set()
         self.request(None)
@@ -128,25 +125,13 @@ class IndexWorker(QObject):
                 if self._shutting_down or self._pending is None or self._embedder is None:
                     return
                 job, self._pending = self._pending, None
-                embedder, new_model = self._embedder, self._new_embedder
-                self._new_embedder = False
+                embedder = self._embedder
                 self.stop.clear()
-            if new_model and not self._remember_model(embedder):
-                continue
             self._run(job, embedder)
             with self._lock:
                 if self._pending is None:
                     break
         self.idle.emit()
-
-    def _remember_model(self, embedder: Embedder) -> bool:
-        try:
-            self.store.set_setting(MODEL_SETTING, embedder.spec.key)
-        except PhotoclipError as exc:
-            self.failed.emit(str(exc))
-            return False
-        self.modelReady.emit(embedder.spec.key)
-        return True
 
     def _run(self, job: _Request, embedder: Embedder) -> None:
         from ..indexer import Indexer
@@ -177,6 +162,8 @@ class IndexWorker(QObject):
             self.failed.emit(f"Indexing stopped because of an unexpected error: {exc}.")
         else:
             self.finished.emit(report)
+            if folders is None and not report.cancelled:
+                self.upToDate.emit(embedder)
         finally:
             self._running = False
 

@@ -171,6 +171,8 @@ class MainWindow(QMainWindow):
         self.model.modelReset.connect(self.update_stack)
         self.model.rowsInserted.connect(self.update_stack)
         self.model_status.ready.connect(self._on_model_ready)
+        self.model_status.switched.connect(self._on_model_switched)
+        self.model_status.message.connect(self.show_message)
         self.model_status.unavailable.connect(lambda _: self._update_status_line())
 
     def _restore_state(self) -> None:
@@ -219,6 +221,12 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, embedder: Any) -> None:
         self.services.search_worker.set_embedder(embedder)
         self.services.index_worker.set_embedder(embedder)  # then: index every folder
+        self._update_status_line()
+
+    def _on_model_switched(self, embedder: Any) -> None:
+        """Searches use another model now: show the current one's results from it."""
+        if self.search.query.needs_model:
+            self.search.refresh()
         self._update_status_line()
 
     # -- library (see LibraryController) ---------------------------------------------------
@@ -419,12 +427,13 @@ class MainWindow(QMainWindow):
             self.settings.setValue(THREADS_KEY, chosen.threads)
             self.services.threads = chosen.threads  # the workers use it from their next job
         if chosen.model != current.model:
-            self.services.index_worker.cancel()
             self.model_status.load(chosen.model)
-            self.show_message(
-                f"Switching to the {chosen.model} model; your photos are "
-                "re-indexed for it in the background."
-            )
+            serving = self.model_status.embedder
+            if serving is not None and serving.spec.key != chosen.model:
+                self.show_message(
+                    f"Preparing the {chosen.model} model: your photos are embedded with it in "
+                    f"the background, and searches use {serving.spec.key} until it is done."
+                )
 
     # -- drag and drop ---------------------------------------------------------------------
 

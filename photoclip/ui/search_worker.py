@@ -71,6 +71,7 @@ class Page:
     total: int  # photos in the whole result (-1 on later browse pages: unchanged)
     strong_count: int  # strong matches in the whole result (0 when browsing)
     elapsed_ms: float = 0.0
+    model: str = ""  # identity key of the model that ranked it ("" when browsing)
 
 
 class SearchWorker(QObject):
@@ -193,4 +194,8 @@ class SearchWorker(QObject):
                 return None  # the embedding took long enough for the user to type on
             result = self._searcher.rank(self._qvec[1], **options)
         rows = [Row(h.photo_id, h.path, h.taken_at or "", h.score, h.strong) for h in result.hits]
-        return Page(request.generation, q, request.offset, rows, result.total, result.strong_count)
+        model = self._searcher.embedder.identity.key
+        return Page(
+            request.generation, q, request.offset, rows, result.total, result.strong_count,
+            model=model,
+        )  # fmt: skip

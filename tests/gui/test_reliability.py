@@ -4,15 +4,23 @@ one window, and a removed folder stays removed."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from guitest import INDEX_TIMEOUT_MS, launch_indexed, wait_indexed
-from PySide6.QtCore import QObject, Slot
+import numpy as np
+import pytest
+from guitest import INDEX_TIMEOUT_MS, launch_indexed, wait_indexed, wait_model, wait_results
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtWidgets import QDialog
 
+from photoclip.ui.grid_model import PathRole, ScoreRole
+from photoclip.ui.settings_dialog import SettingsDialog
 from tools.shapes import write_library
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,3 +114,115 @@ def test_two_launches_at_the_same_moment_end_with_one_instance(tmp_path):
         (first, n_first), (second, _) = outcomes
         assert first == "handed-off", (attempt, outcomes)
         assert second == f'instance ["/from/{n_first}"]', (attempt, outcomes)
+
+
+@pytest.fixture
+def second_model(tmp_path, monkeypatch, tiny_model) -> str:
+    """Another model for the catalogue: the tiny model's architecture with its text projection
+    nudged, under its own key (so its vectors carry another identity and rank differently)."""
+    from safetensors.numpy import load_file, save_file
+
+    from photoclip.models import MODELS, tiny_shapes_dir
+
+    folder = shutil.copytree(tiny_shapes_dir(), tmp_path / "tiny-shapes-b")
+    weights = folder / "open_clip_model.safetensors"
+    tensors = load_file(weights)
+    rng = np.random.default_rng(5)
+    projection = tensors["text_projection"]
+    tensors["text_projection"] = projection * rng.uniform(0.7, 1.3, projection.shape).astype(
+        projection.dtype
+    )
+    save_file(tensors, weights)
+    key = "tiny-shapes-b"
+    spec = dataclasses.replace(MODELS[tiny_model], key=key, arch=f"local-dir:{folder}")
+    monkeypatch.setitem(MODELS, key, spec)
+    return key
+
+
+class Pages(QObject):
+    """The model that ranked each search page the grid showed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.models: list[str] = []
+
+    @Slot(object)
+    def on_page(self, page: object) -> None:
+        self.models.append(getattr(page, "model", "?"))
+
+
+def search_with(qtbot, window, text: str) -> tuple[str, list[tuple[str, float]]]:
+    """Search in the window: (the model that ranked the results, the top 10 (path, score))."""
+    pages = Pages()
+    window.search.pageShown.connect(pages.on_page)
+    window.search_bar.set_text(text)
+    qtbot.waitUntil(lambda: window.model.query.text == text, timeout=30_000)
+    wait_results(qtbot, window)
+    window.search.pageShown.disconnect(pages.on_page)
+    grid = window.model
+    top = [(grid.index(r).data(PathRole), grid.index(r).data(ScoreRole)) for r in range(10)]
+    return pages.models[-1], top
+
+
+def ranked_by(window, embedder, text: str) -> list[tuple[str, float]]:
+    from photoclip.search import Searcher
+
+    hits = Searcher(window.store, embedder).search(text, limit=10).hits
+    return [(h.path, pytest.approx(h.score, abs=1e-5)) for h in hits]
+
+
+def test_model_switch_keeps_search_on_the_old_model_until_the_new_one_covers_the_library(
+    launch, qtbot, small_shapes_dir, tmp_path, monkeypatch, tiny_model, second_model
+):
+    library = tmp_path / "library"
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
+    old = window.model_status.embedder
+    worker = window.services.index_worker
+    # Hold the new model's preparation after its first batch (a direct connection runs in
+    # the indexing thread, before the next batch), as a pause by the user would.
+    held = threading.Event()
+
+    def hold(_: object) -> None:
+        if not held.is_set():
+            held.set()
+            worker.set_paused(True)
+
+    worker.batchIndexed.connect(hold, Qt.ConnectionType.DirectConnection)
+
+    def choose_second_model(dialog: SettingsDialog) -> int:
+        dialog.model.setCurrentIndex(dialog.model.findData(second_model))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", choose_second_model)
+    window.open_settings()
+    # Right away and throughout: searches are answered by the old model.
+    model, top = search_with(qtbot, window, "a red circle")
+    assert (model, top) == (old.identity.key, ranked_by(window, old, "a red circle"))
+    qtbot.waitUntil(held.is_set, timeout=INDEX_TIMEOUT_MS)
+    preparing = f"Preparing {second_model}: 16 of 40 photos; searches use {tiny_model} until then"
+    qtbot.waitUntil(lambda: window.model_label.text() == preparing, timeout=30_000)
+    model, top = search_with(qtbot, window, "a blue square")
+    assert (model, top) == (old.identity.key, ranked_by(window, old, "a blue square"))
+    # The library's model changes only once the switch is complete.
+    assert window.store.get_setting("model") == tiny_model
+    assert window.store.get_setting("pending_model") == second_model
+
+    # Closed mid-switch: the next launch searches with the old model and resumes the switch.
+    worker.batchIndexed.disconnect(hold)
+    window.close()
+    window.services.store.close()
+    messages: list[str] = []
+    again = launch(library=library, model=None)
+    again.statusBar().messageChanged.connect(messages.append)
+    wait_model(qtbot, again)
+    assert again.model_status.embedder.identity == old.identity
+    qtbot.waitUntil(lambda: again.model_label.text() == f"Model: {second_model}",
+                    timeout=INDEX_TIMEOUT_MS)  # fmt: skip
+    assert f"Now searching with {second_model}." in messages
+    new = again.model_status.embedder
+    assert new.identity != old.identity
+    settings = again.store.get_setting
+    qtbot.waitUntil(lambda: (settings("model"), settings("pending_model")) == (second_model, None))
+    model, top = search_with(qtbot, again, "a red circle")
+    assert (model, top) == (new.identity.key, ranked_by(again, new, "a red circle"))
+    assert top != ranked_by(again, old, "a red circle")
