@@ -28,7 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..config import UserConfig, config_path, load_config, save_config, update_config
+from ..config import (
+    Resolver,
+    UserConfig,
+    config_path,
+    load_config,
+    save_config,
+    set_weights,
+    update_config,
+)
 from ..fsinfo import network_filesystem
 from ..models import DEFAULT_MODEL, MODELS
 from ..paths import library_db_path
@@ -58,9 +66,13 @@ class ConfigSettings(QSettings):
         self.config_file = config_file or config_path()
 
     def value(self, key: str, /, defaultValue: Any = None, type: Any = None) -> Any:
-        if _is_shared(key):
-            found = _shared_value(load_config(self.config_file), key)
-            return found if found else defaultValue
+        if key.startswith(_WEIGHTS_PREFIX):  # as the CLI picks it: $PHOTOCLIP_WEIGHTS first
+            model = key.removeprefix(_WEIGHTS_PREFIX)
+            return Resolver(self.config_file).weights(model).value or defaultValue
+        if key == LIBRARY_KEY:
+            return load_config(self.config_file).library or defaultValue
+        if key == THREADS_KEY:
+            return load_config(self.config_file).threads or defaultValue
         if type is None:
             return super().value(key, defaultValue)
         return super().value(key, defaultValue, type)
@@ -73,27 +85,8 @@ class ConfigSettings(QSettings):
         elif key == THREADS_KEY:
             update_config(self.config_file, threads=max(0, int(value or 0)))
         elif key.startswith(_WEIGHTS_PREFIX):
-            config = load_config(self.config_file)
-            weights = dict(config.weights)
-            model = key.removeprefix(_WEIGHTS_PREFIX)
-            if value:
-                weights[model] = os.path.abspath(os.path.expanduser(str(value)))
-            else:
-                weights.pop(model, None)
-            update_config(self.config_file, weights=weights)
+            set_weights(key.removeprefix(_WEIGHTS_PREFIX), str(value or ""), self.config_file)
         super().setValue(key, value)
-
-
-def _is_shared(key: str) -> bool:
-    return key in (LIBRARY_KEY, THREADS_KEY) or key.startswith(_WEIGHTS_PREFIX)
-
-
-def _shared_value(config: UserConfig, key: str) -> Any:
-    if key == LIBRARY_KEY:
-        return config.library
-    if key == THREADS_KEY:
-        return config.threads
-    return config.weights.get(key.removeprefix(_WEIGHTS_PREFIX))
 
 
 def import_app_settings(settings: QSettings, config_file: Path | None = None) -> UserConfig:
