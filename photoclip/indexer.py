@@ -430,6 +430,16 @@ class Indexer:
                 if folder_id is None:
                     continue  # its folder was removed from the library meanwhile
                 row["folder_id"] = folder_id
+                before = conn.execute(
+                    "SELECT id, size, mtime_ns FROM photos WHERE path = ?", (row["path"],)
+                ).fetchone()
+                if before is not None and tuple(before[1:]) != (row["size"], row["mtime_ns"]):
+                    # New content, read and embedded: other models' vectors describe a
+                    # picture that is no longer on disk; they are made again when needed.
+                    conn.execute(
+                        "DELETE FROM vectors WHERE photo_id = ? AND model_id != ?",
+                        (before[0], model_id),
+                    )
                 pid = self.store.upsert_photo(conn, row)
                 assert p.photo is not None
                 conn.execute(

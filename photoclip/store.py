@@ -648,12 +648,18 @@ class Store:
             "remembered_phrases": db.table("text_vectors").count,
         }
 
+    # Searchable vectors are those of photos that are indexed now: a photo whose file turned
+    # out unreadable keeps the vectors other models made of it (hours of compute) until it
+    # is fixed or really gone, but isn't offered as a match meanwhile.
+    _SEARCHABLE = (
+        "FROM vectors v JOIN photos p ON p.id = v.photo_id "
+        "WHERE v.model_id = ? AND p.status = 'indexed'"
+    )
+
     def vector_count(self, model_id: int) -> int:
-        return int(
-            self.conn.execute(
-                "SELECT COUNT(*) FROM vectors WHERE model_id = ?", (model_id,)
-            ).fetchone()[0]
-        )
+        """How many indexed photos have a vector of ``model_id``."""
+        row = self.conn.execute(f"SELECT COUNT(*) {self._SEARCHABLE}", (model_id,)).fetchone()
+        return int(row[0])
 
     def vector_deletions(self) -> int:
         return int(
@@ -667,7 +673,7 @@ class Store:
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """Vectors of ``model_id`` stored after row ``after_id``: (photo ids, matrix, last id)."""
         rows = self.conn.execute(
-            "SELECT id, photo_id, vector FROM vectors WHERE model_id = ? AND id > ? ORDER BY id",
+            f"SELECT v.id, v.photo_id, v.vector {self._SEARCHABLE} AND v.id > ? ORDER BY v.id",
             (model_id, after_id),
         ).fetchall()
         if not rows:
@@ -677,7 +683,7 @@ class Store:
         return ids, mat, int(rows[-1][0])
 
     def vector_photo_ids(self, model_id: int) -> np.ndarray:
-        rows = self.conn.execute("SELECT photo_id FROM vectors WHERE model_id = ?", (model_id,))
+        rows = self.conn.execute(f"SELECT v.photo_id {self._SEARCHABLE}", (model_id,))
         return np.fromiter((r[0] for r in rows), np.int64)
 
     def text_vectors(self, model_id: int, texts: Sequence[str]) -> dict[str, np.ndarray]:

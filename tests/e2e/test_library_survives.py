@@ -327,3 +327,49 @@ def test_a_place_reached_under_another_name_is_the_same_folder(tmp_path):
         store.close()
     finally:
         subprocess.run(["umount", str(alias)], check=True)
+
+
+def test_a_photo_that_turns_unreadable_keeps_other_models_vectors(tmp_path, indexed):
+    """Issue #7: a decode failure of readable bytes touches only the vector of the model
+    being written. The other model's vector stays (not searchable while the file is bad);
+    once the file holds a new, good picture, vectors of the old picture go."""
+    from safetensors.torch import load_file, save_file
+
+    from photoclip.embedder import load_embedder
+    from photoclip.models import tiny_shapes_dir
+    from photoclip.search import Searcher
+
+    store, indexer_a, photos = indexed
+    weights_b = tmp_path / "tiny-b.safetensors"
+    tensors = load_file(str(Path(tiny_shapes_dir()) / "open_clip_model.safetensors"))
+    save_file(tensors, str(weights_b), metadata={"variant": "b"})  # same net, another file
+    model_b = load_embedder(
+        "tiny-shapes", weights=str(weights_b), device="cpu", precision="fp32",
+        allow_download=False,
+    )  # fmt: skip
+    assert model_b.identity != indexer_a.embedder.identity
+    indexer_b = Indexer(store, model_b)
+    assert indexer_b.run().indexed == 40
+    a, b = (store.model_id(e.identity) for e in (indexer_a.embedder, model_b))
+
+    target = sorted(photos.rglob("*.jpg"))[0]
+    pid = store.photo_id_for_path(str(target))
+    target.write_bytes(b"\xff\xd8\xff\xe0 not a picture any more")
+    report = indexer_b.run()
+    assert (report.failed, report.deferred) == (1, 0)
+    assert store.photo(pid)["status"] == "error"
+    assert store.vector_for_photo(pid, b) is None
+    assert store.vector_for_photo(pid, a) is not None  # model A's work is kept
+    assert store.thumbnail(pid) is not None
+    searcher_a = Searcher(store, indexer_a.embedder)
+    ranked = searcher_a.search("a red circle", limit=50)
+    assert ranked.total == 39 and pid not in {h.photo_id for h in ranked.hits}
+    assert store.vector_count(a) == 39
+
+    shutil.copy(sorted(photos.rglob("*.jpg"))[1], target)  # a good picture again, a new one
+    os.utime(target, ns=(1, 2_000_000_000))
+    again = indexer_b.run()  # changed on disk: tried again
+    assert again.indexed == 1
+    assert store.photo(pid)["status"] == "indexed"
+    assert store.vector_for_photo(pid, a) is None  # it described the old picture
+    assert Indexer(store, indexer_a.embedder).run().indexed == 1  # made again for A
