@@ -1,9 +1,9 @@
 """Rebuilding a damaged library: move the damaged file aside (never delete it), start a fresh
-library with the same folders, and let indexing fill it again.
+library with the same folders and model, and let indexing fill it again.
 
 The folders come from the damaged file when SQLite can still read them, else from the small
-list kept beside the library (``library.db.folders.json``), which the CLI and the app refresh
-whenever they have the library open."""
+list kept beside the library (``library.db.folders.json``, with the library's model), which
+the CLI and the app refresh whenever they have the library open."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 _SIDE_FILES = ("-wal", "-shm")
+MODEL_SETTING = "model"  # the library's model (cli.MODEL_SETTING)
 
 
 def folders_file(db_path: str | os.PathLike[str]) -> Path:
@@ -33,13 +34,14 @@ def folders_file(db_path: str | os.PathLike[str]) -> Path:
 
 
 def remember_folders(store: Store) -> None:
-    """Refresh the folder list beside the library when it changed. Never fails: a library
-    that can't be read any more keeps the last good list."""
+    """Refresh the folder list (and model) beside the library when it changed. Never fails:
+    a library that can't be read any more keeps the last good list."""
     from .store import folder_paths
 
     target = folders_file(store.path)
     try:
-        text = json.dumps({"folders": folder_paths(store)}, indent=2) + "\n"
+        kept = {"folders": folder_paths(store), "model": store.get_setting(MODEL_SETTING)}
+        text = json.dumps(kept, indent=2) + "\n"
         with contextlib.suppress(OSError):
             if target.read_text(encoding="utf-8") == text:
                 return
@@ -65,23 +67,41 @@ def _remember_all() -> None:
         remember_folders(store)
 
 
-def salvage_folders(db_path: str | os.PathLike[str]) -> tuple[list[str], str]:
-    """The library folders of a damaged library, and where they were found: the damaged
-    file itself when SQLite can still read its folders table, else the list kept beside it,
-    else none."""
+@dataclass(frozen=True)
+class Salvaged:
+    folders: list[str]
+    model: str | None  # the model the library was indexed with, when known
+    source: str  # where they were found, in words
+
+
+def salvage(db_path: str | os.PathLike[str]) -> Salvaged:
+    """The folders and model of a damaged library: from the damaged file itself when SQLite
+    can still read its folders table, else from the list kept beside it, else none."""
     db_path = Path(db_path)
     with contextlib.suppress(sqlite3.Error, OSError):
-        # Read-only and immutable: the damaged file is not changed by looking at it.
-        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        # Read-only: looking never changes the damaged file (a log beside it is read too).
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             rows = conn.execute("SELECT path FROM folders ORDER BY path").fetchall()
-            return [str(r[0]) for r in rows], "the damaged library"
+            model = None
+            with contextlib.suppress(sqlite3.Error):
+                found = conn.execute(
+                    "SELECT value FROM settings WHERE key = ?", (MODEL_SETTING,)
+                ).fetchone()
+                model = found[0] if found else None
+            return Salvaged([str(r[0]) for r in rows], model, "the damaged library")
         finally:
             conn.close()
+    listed = folders_file(db_path)
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        saved = json.loads(folders_file(db_path).read_text(encoding="utf-8"))["folders"]
-        return [str(p) for p in saved], f"the folder list kept beside it ({folders_file(db_path)})"
-    return [], "nowhere (add your folders again)"
+        kept = json.loads(listed.read_text(encoding="utf-8"))
+        model = kept.get("model")
+        return Salvaged(
+            [str(p) for p in kept["folders"]],
+            model if isinstance(model, str) else None,
+            f"the folder list kept beside it ({listed})",
+        )
+    return Salvaged([], None, "nowhere (add your folders again)")
 
 
 def move_aside(db_path: str | os.PathLike[str], now: float | None = None) -> Path:
@@ -128,14 +148,16 @@ class Rebuilt:
 
 def rebuild(db_path: str | os.PathLike[str], now: float | None = None) -> Rebuilt:
     """Move the damaged library at ``db_path`` aside and start a new one there with its
-    folders (not indexed yet: the caller indexes them)."""
+    folders and model (not indexed yet: the caller indexes them)."""
     from .store import Store
 
     db_path = Path(db_path)
-    folders, source = salvage_folders(db_path)
+    found = salvage(db_path)
     damaged = move_aside(db_path, now)
     store = Store(db_path)
-    for folder in folders:
+    for folder in found.folders:
         store.add_folder(folder, must_exist=False)  # a drive that is unplugged comes back
+    if found.model:
+        store.set_setting(MODEL_SETTING, found.model)
     remember_folders(store)
-    return Rebuilt(store, damaged, folders, source)
+    return Rebuilt(store, damaged, found.folders, found.source)

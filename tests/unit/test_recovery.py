@@ -14,11 +14,12 @@ import pytest
 
 from photoclip.errors import DamagedLibraryError, StoreError
 from photoclip.recovery import (
+    Salvaged,
     folders_file,
     move_aside,
     rebuild,
     remember_folders,
-    salvage_folders,
+    salvage,
 )
 from photoclip.store import Store
 
@@ -125,8 +126,9 @@ def test_a_damaged_library_is_kept_byte_for_byte_and_rebuilt_with_its_folders_an
     assert f"kept as {kept}" in done.stdout
     assert "with 2 folders (from the folder list kept beside it" in done.stdout
 
-    cli(lib, "index")  # no folders named: every library folder
+    cli(lib, "index")  # no folders named, no model: every library folder, its model
     assert library_contents(library_copy) == (folders, photos)
+    assert json.loads(cli(lib, "status", "--json").stdout)["model"] == "tiny-shapes"
     assert kept.read_bytes() == damaged  # still there, untouched
     assert "isn't damaged" in cli(lib, "rebuild").stdout
 
@@ -138,12 +140,13 @@ def test_folders_are_read_from_the_damaged_file_itself_when_sqlite_still_can(lib
         overwrite(library_copy, (page - 1) * 4096, 4096)
     damaged = library_copy.read_bytes()
 
-    assert salvage_folders(library_copy) == (folders, "the damaged library")
+    assert salvage(library_copy) == Salvaged(folders, "tiny-shapes", "the damaged library")
     assert library_copy.read_bytes() == damaged
 
     rebuilt = rebuild(library_copy, now=0)
     try:
         assert [f.path for f in rebuilt.store.folders()] == folders
+        assert rebuilt.store.get_setting("model") == "tiny-shapes"
         assert rebuilt.store.counts()["indexed"] == 0  # indexing fills it again
         assert rebuilt.damaged_copy.name == "library.damaged-" + _stamp(0) + ".db"
         assert rebuilt.damaged_copy.read_bytes() == damaged
@@ -162,7 +165,7 @@ def test_with_neither_the_folders_nor_their_list_the_new_library_starts_empty(tm
     db = tmp_path / "library.db"
     db.write_bytes(b"garbage " * 1000)
 
-    assert salvage_folders(db) == ([], "nowhere (add your folders again)")
+    assert salvage(db) == Salvaged([], None, "nowhere (add your folders again)")
     rebuilt = rebuild(db, now=0)
     rebuilt.store.close()
     assert "Add your folders to it." in rebuilt.summary()
@@ -215,8 +218,8 @@ def test_the_folder_list_is_rewritten_only_when_the_folders_change(tmp_path):
         (tmp_path / "b").mkdir()
         store.add_folder(str(tmp_path / "b"))
         remember_folders(store)
-        assert json.loads(listed.read_text())["folders"] == [
+        assert json.loads(listed.read_text()) == {"model": None, "folders": [
             str(tmp_path / "a"), str(tmp_path / "b"),
-        ]  # fmt: skip
+        ]}  # fmt: skip
     finally:
         store.close()
