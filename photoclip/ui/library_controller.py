@@ -36,6 +36,8 @@ class LibraryController(QObject):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._on_timer)
         self._pending = False
+        self._roots: list[str] = []  # the library's folders, as the last summary listed them
+        self._removed: set[str] = set()  # removed here, unless added again since
         self._search_refresh = QTimer(self)
         self._search_refresh.setSingleShot(True)
         self._search_refresh.setInterval(REFRESH_MS)
@@ -81,7 +83,9 @@ class LibraryController(QObject):
         self.folder_count = len(summary.folders)
         self.photo_count = summary.indexed
         self.window.sidebar.set_folders(summary.folders, summary.indexed, summary.problems)
-        self.window.watcher.set_roots(f.path for f in summary.folders)
+        # A summary read before a removal committed must not bring the folder back.
+        self._roots = [f.path for f in summary.folders if f.path not in self._removed]
+        self.window.watcher.set_roots(self._roots)
         self.window.update_stack()
         self.refreshed.emit()
 
@@ -97,6 +101,7 @@ class LibraryController(QObject):
     def add_folders(self, folders: list[str]) -> None:
         """Add to the library (at once, in the pool) and index (when the model is ready)."""
         folders = [os.path.abspath(f) for f in folders]
+        self._removed.difference_update(folders)
         window = self.window
 
         def added(results: list[tuple[str, bool]]) -> None:
@@ -135,6 +140,12 @@ class LibraryController(QObject):
         )
         if answer != QMessageBox.StandardButton.Ok:
             return
+        # At once, not when the store is done: a change settling in the folder, or a run
+        # queued for it, would otherwise bring it back.
+        self._removed.add(path)
+        self._roots = [p for p in self._roots if p != path]
+        self.window.watcher.set_roots(self._roots)
+        self.worker.forget_folder(path)
         was_indexing = self.worker.running
         if was_indexing:
             self.worker.cancel()
@@ -150,10 +161,14 @@ class LibraryController(QObject):
             if was_indexing:
                 self.worker.request(None)
 
+        def failed(message: str) -> None:
+            self._removed.discard(path)  # still in the library: watch it again
+            window.show_error(message)
+            self.refresh()
+
         run_task(
-            library_ops.remove_folder, self.store, folder_id, on_done=removed,
-            on_failed=window.show_error,
-        )  # fmt: skip
+            library_ops.remove_folder, self.store, folder_id, on_done=removed, on_failed=failed
+        )
 
     # -- indexing --------------------------------------------------------------------------
 
@@ -181,11 +196,25 @@ class LibraryController(QObject):
             parts.append(f"forgot {fmt.count(report.removed, 'deleted photo')}")
         if report.failed:
             parts.append(f"{fmt.count(report.failed, 'file')} couldn't be read (see Problems)")
+        if report.deferred:
+            parts.append(
+                f"{fmt.count(report.deferred, 'file')} couldn't be read this time; photoclip "
+                "tries again on the next scan"
+            )
         if report.cancelled:
             parts.append("stopped early; the rest is indexed next time")
-        parts.extend(f"{folder} can't be found" for folder in report.missing_folders)
         if parts:
             window.show_message(". ".join(p[0].upper() + p[1:] for p in parts) + ".")
+        if report.missing_folders:
+            names = ", ".join(f"“{fmt.file_name(f)}”" for f in report.missing_folders)
+            one = len(report.missing_folders) == 1
+            window.banner.show_message(
+                f"{names} {'is' if one else 'are'} missing: an unplugged drive, or a folder "
+                f"that can't be read right now. {'Its' if one else 'Their'} photos stay in your "
+                "library until it's back.",
+                owner="index",
+                primary=("Show Problems", window.sidebar.select_problems),
+            )
         self.refresh()
         if window.search.query.kind != "browse":
             window.refresh_search_if_untouched()

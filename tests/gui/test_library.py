@@ -78,3 +78,22 @@ def test_new_photos_in_a_library_folder_are_picked_up(launch, qtbot, small_shape
     window.search.refresh()
     wait_results(qtbot, window)
     assert str(folder / "new-arrival.jpg") in [window.model.path(r) for r in range(before + 1)]
+
+
+def test_an_unplugged_folder_keeps_its_photos_and_the_window_says_so(
+    launch, qtbot, small_shapes_dir, tmp_path
+):
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
+    parked = tmp_path / "unplugged"
+    small_shapes_dir.rename(parked)
+    small_shapes_dir.mkdir()  # the empty mount point an unplugged drive leaves behind
+    with qtbot.waitSignal(window.library.indexingFinished, timeout=60_000) as done:
+        window.services.index_worker.request(None)  # what the launch rescan and watcher do
+    assert done.args[0].missing_folders == [str(small_shapes_dir)]
+    assert done.args[0].removed == 0
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10_000)
+    text = window.banner.message.text()
+    assert f"“{small_shapes_dir.name}” is missing" in text and "stay in your library" in text
+    assert window.store.counts()["indexed"] == window.store.counts()["vectors"] == 40
+    window.banner.primary.click()  # Show Problems
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.problems, timeout=10_000)
