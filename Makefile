@@ -71,6 +71,8 @@ QT_LIBS := libEGL.so.1:libegl1 libGL.so.1:libgl1 libfontconfig.so.1:libfontconfi
 	libxcb-randr.so.0:libxcb-randr0 libxcb-render-util.so.0:libxcb-render-util0 \
 	libxcb-shape.so.0:libxcb-shape0 libxcb-xfixes.so.0:libxcb-xfixes0 libxcb-xkb.so.1:libxcb-xkb1 \
 	libxcb-glx.so.0:libxcb-glx0 libxcb-sync.so.1:libxcb-sync1 libxcb-shm.so.0:libxcb-shm0
+# The fault suite's FUSE filesystem (tools/faultfs.py): fusermount3 and libfuse3 for mfusepy.
+FAULT_TOOLS := fusermount3:fuse3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # $(call apt_install_missing,CHECK,PAIRS): apt-get install each package whose `CHECK NAME` fails.
@@ -91,6 +93,7 @@ endef
 
 system-deps: qt-deps ## Install the system tools the tests need (apt-get, only those missing)
 	@$(call apt_install_missing,command -v,$(SYSTEM_TOOLS))
+	@$(call apt_install_missing,command -v,$(FAULT_TOOLS))
 
 qt-deps: ## Install the libraries Qt needs on Linux (apt-get, only those missing)
 	@if [ "$$(uname)" = Linux ]; then \
@@ -115,6 +118,15 @@ bundle-smoke: ## Check the built bundle: index and search with the tiny model, o
 
 appimage: ## Lay out dist/photoclip.AppDir and pack it with appimagetool if installed (Linux)
 	$(BIN)/python packaging/appimage/build_appimage.py dist/photoclip
+
+.PHONY: faults faults-full
+faults: venv-test system-deps ## Fault-injection suite (issue #7), then its Reliability table
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest tests/faults --durations=0
+	$(BIN)/python -m tools.reliability_table
+
+faults-full: venv-test system-deps ## The fault suite with the churn case at 100,000 photos (slow)
+	PHOTOCLIP_FAULTS_FILES=100000 QT_QPA_PLATFORM=offscreen $(BIN)/pytest tests/faults --durations=0
+	$(BIN)/python -m tools.reliability_table
 
 clean: ## Remove caches and build output (keeps .venv)
 	rm -rf .cache build dist .pytest_cache .mypy_cache .ruff_cache

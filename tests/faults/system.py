@@ -30,11 +30,19 @@ MODEL = ("--model", "tiny-shapes")
 # -- the CLI ---------------------------------------------------------------------------------
 
 
+def env_for(lib: Path, **extra: str) -> dict[str, str]:
+    """The CLI's environment: library at ``lib``, and per-user settings in a private folder
+    (never the real ~/.config of whoever runs the tests)."""
+    home = REPO / ".cache" / "faults-home"
+    return {**cli_env(lib), "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_DATA_HOME": str(home / "data"), **extra}  # fmt: skip
+
+
 def run_cli(lib: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """``photoclip ARGS`` with the library at ``lib``; never raises on a non-zero exit."""
     return subprocess.run(
         [sys.executable, "-m", "photoclip", *args],
-        env=cli_env(lib), capture_output=True, text=True, timeout=timeout, cwd=REPO,
+        env=env_for(lib), capture_output=True, text=True, timeout=timeout, cwd=REPO,
     )  # fmt: skip
 
 
@@ -193,17 +201,18 @@ class FaultFS:
         self.log = state / "faults.log"
         self.mountpoint = mountpoint
         self.set()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.faultfs", str(source), str(mountpoint),
-             "--control", str(self.control), "--log", str(self.log)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+        self.output = state / "faultfs.out"
+        with open(self.output, "w") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tools.faultfs", str(source), str(mountpoint),
+                 "--control", str(self.control), "--log", str(self.log)],
+                cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         try:
             wait_for("faultfs mounted", lambda: os.path.ismount(mountpoint), 30, alive=self.proc)
         except AssertionError:
             self.stop()
-            out = self.proc.stdout.read() if self.proc.stdout else ""
-            pytest.skip(f"faultfs couldn't mount here: {out.strip()[-300:]}")
+            pytest.skip(f"faultfs couldn't mount here: {self.output.read_text().strip()[-300:]}")
 
     def set(self, **faults: Any) -> None:
         """Replace the faults (see tools/faultfs.py); effective at the next file operation."""

@@ -10,10 +10,9 @@ import sys
 
 from tools.shapes import write_library
 
-from ..e2e.helpers import cli_env
 from ..library_db import count_rows
 from .invariants import tree_state
-from .system import MODEL, REPO, index, report_counts, wait_for
+from .system import MODEL, REPO, env_for, index, report_counts, wait_for
 
 KILLS = 12
 PHOTOS = 240
@@ -37,7 +36,7 @@ def test_kill_9_at_random_moments_then_a_clean_resume(tmp_path, reliability):
         proc = subprocess.Popen(
             [sys.executable, "-m", "photoclip", "index", str(photos), *MODEL,
              "--batch-size", str(BATCH)],
-            env=cli_env(lib), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env_for(lib), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
             if moment == "start-up":  # interpreter start, library open, scan
