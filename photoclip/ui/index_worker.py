@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import traceback
 from dataclasses import dataclass
@@ -102,6 +103,20 @@ class IndexWorker(QObject):
         if replacing:
             self.stop.set()
         self.request(None)
+
+    def forget_folder(self, folder: str) -> None:
+        """``folder`` is leaving the library: drop it (and folders inside it) from the queued
+        request, so that a run queued for it can't bring it back."""
+        inside = folder.rstrip(os.sep) + os.sep
+        with self._lock:
+            pending = self._pending
+            if pending is None or pending.folders is None:
+                return  # the whole library: the core indexes only the folders it still has
+            pending.folders = {
+                f for f in pending.folders if f != folder and not f.startswith(inside)
+            }
+            if not pending.folders:
+                self._pending = None
 
     def cancel(self) -> None:
         """Stop the current run and forget queued requests (a pause stays: see set_paused)."""

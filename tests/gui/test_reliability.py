@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from guitest import INDEX_TIMEOUT_MS, launch_indexed, wait_indexed, wait_model, wait_results
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from photoclip.ui.grid_model import PathRole, ScoreRole
 from photoclip.ui.settings_dialog import SettingsDialog
@@ -226,3 +226,51 @@ def test_model_switch_keeps_search_on_the_old_model_until_the_new_one_covers_the
     model, top = search_with(qtbot, again, "a red circle")
     assert (model, top) == (new.identity.key, ranked_by(again, new, "a red circle"))
     assert top != ranked_by(again, old, "a red circle")
+
+
+class Runs(QObject):
+    """The folders of each indexing run the worker started, received on the GUI thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folders: list[object] = []
+
+    @Slot(object)
+    def on_started(self, folders: object) -> None:
+        self.folders.append(folders)
+
+
+def test_a_removed_folder_is_not_brought_back_by_a_late_event_or_a_queued_run(
+    launch, qtbot, small_shapes_dir, tmp_path, monkeypatch
+):
+    other = shutil.copytree(small_shapes_dir / "inbox", tmp_path / "other")
+    removed, kept = str(small_shapes_dir), str(other)
+    total = 40 + len(list(other.glob("*.jpg")))
+    window = launch_indexed(launch, qtbot, [small_shapes_dir, other], at_least=total)
+    worker, watcher = window.services.index_worker, window.watcher
+    qtbot.waitUntil(lambda: removed in watcher.watched() and kept in watcher.watched())
+    runs = Runs()
+    worker.started.connect(runs.on_started)
+    # A run for the other folder is under way (held by a pause) and one for the folder to
+    # remove is queued behind it.
+    worker.set_paused(True)
+    worker.request([kept])
+    qtbot.waitUntil(lambda: runs.folders == [[kept]], timeout=30_000)
+    worker.request([removed])
+
+    qtbot.waitUntil(lambda: window.sidebar.list.count() == 4)
+    window.sidebar.list.setCurrentRow(1 + sorted([removed, kept]).index(removed))
+    assert window.sidebar.current().path == removed
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Ok)
+    window.sidebar.remove_button.click()
+    # At once, before the store has forgotten it: changes in the folder settling now are no
+    # longer the library's business.
+    with qtbot.assertNotEmitted(watcher.folderChanged):
+        watcher._settled(removed)
+    qtbot.waitUntil(lambda: [f.path for f in window.store.folders()] == [kept], timeout=30_000)
+    window.index_status.pause_button.click()  # resume
+    qtbot.waitUntil(lambda: removed not in watcher.watched(), timeout=10_000)
+    wait_indexed(qtbot, window, at_least=total - 40)
+    assert [f.path for f in window.store.folders()] == [kept]
+    assert [removed] not in runs.folders
+    assert window.store.counts()["indexed"] == total - 40
