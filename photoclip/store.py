@@ -146,6 +146,7 @@ class Folder:
     path: str
     photo_count: int
     problem_count: int
+    missing: bool = False  # the last scan found it unplugged, empty or unreadable
 
 
 @dataclass(frozen=True)
@@ -410,11 +411,13 @@ class Store:
                                                     AND p.status = 'indexed'),
                    (SELECT COUNT(*) FROM photos p WHERE p.folder_id = f.id
                                                     AND p.status = 'error')
-                 + (SELECT COUNT(*) FROM scan_problems s WHERE s.folder_id = f.id)
+                 + (SELECT COUNT(*) FROM scan_problems s WHERE s.folder_id = f.id),
+                   -- A problem recorded on the folder itself: the scan found it missing.
+                   EXISTS (SELECT 1 FROM scan_problems s WHERE s.path = f.path)
             FROM folders f ORDER BY f.path
             """
         ).fetchall()
-        return [Folder(*row) for row in rows]
+        return [Folder(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def add_folder(self, path: str, *, must_exist: bool = True) -> int:
         """Add a library folder. A folder inside one already in the library is covered by it;

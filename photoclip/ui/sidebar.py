@@ -160,17 +160,20 @@ class Sidebar(QWidget):
         while self.list.count() > 2:
             self.list.takeItem(1)
         icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+        missing_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon)
         for i, folder in enumerate(folders, start=1):
-            item = QListWidgetItem(
-                icon, os.path.basename(folder.path.rstrip(os.sep)) or folder.path
-            )
+            name = os.path.basename(folder.path.rstrip(os.sep)) or folder.path
+            item = QListWidgetItem(missing_icon if folder.missing else icon, name)
             item.setData(KindRole, FOLDER)
             item.setData(FolderIdRole, folder.id)
             item.setData(CountRole, folder.photo_count)
             tip = f"{folder.path}\n{fmt.count(folder.photo_count, 'photo')}"
             if folder.problem_count:
                 tip += f", {fmt.count(folder.problem_count, 'problem')}"
-            item.setToolTip(folder.path)
+            if folder.missing:
+                tip += ". Missing (unplugged?): its photos stay in the library until it's back"
+                item.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            item.setToolTip(tip if folder.missing else folder.path)
             item.setStatusTip(tip)
             self.list.insertItem(i, item)
             if current.kind == FOLDER and current.folder_id == folder.id:

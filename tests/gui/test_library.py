@@ -95,5 +95,7 @@ def test_an_unplugged_folder_keeps_its_photos_and_the_window_says_so(
     text = window.banner.message.text()
     assert f"“{small_shapes_dir.name}” is missing" in text and "stay in your library" in text
     assert window.store.counts()["indexed"] == window.store.counts()["vectors"] == 40
+    assert [f.missing for f in window.store.folders()] == [True]
+    qtbot.waitUntil(lambda: "Missing" in window.sidebar.list.item(1).toolTip(), timeout=10_000)
     window.banner.primary.click()  # Show Problems
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.problems, timeout=10_000)
