@@ -61,8 +61,10 @@ class ModelStatus(QObject):
             stored = self.services.settings.value(weights_key(key))
             self.services.weights = str(stored) if stored else None
             serving = self.embedder
-            if serving is not None and key == serving.spec.key and self.target is not None:
-                # Back to the model in use before the new one was ready: nothing to load.
+            if serving is not None and key == serving.spec.key:
+                # Back to the model in use before the new one was ready (or could load):
+                # nothing to load, the switch is off.
+                self.banner.dismiss("model")
                 self._cancel_switch()
                 return
             if serving is not None and key != serving.spec.key:

@@ -274,3 +274,30 @@ def test_a_removed_folder_is_not_brought_back_by_a_late_event_or_a_queued_run(
     assert [f.path for f in window.store.folders()] == [kept]
     assert [removed] not in runs.folders
     assert window.store.counts()["indexed"] == total - 40
+
+
+def test_choosing_the_model_in_use_again_calls_the_switch_off(
+    launch, qtbot, small_shapes_dir, monkeypatch, tiny_model, second_model
+):
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
+    old = window.model_status.embedder
+    worker = window.services.index_worker
+    worker.set_paused(True)  # the new model's preparation waits: the switch stays under way
+    chosen = [second_model, tiny_model]
+
+    def choose(dialog: SettingsDialog) -> int:
+        dialog.model.setCurrentIndex(dialog.model.findData(chosen.pop(0)))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", choose)
+    window.open_settings()
+    qtbot.waitUntil(lambda: window.model_status.target is not None, timeout=INDEX_TIMEOUT_MS)
+    assert window.model_label.text().startswith(f"Preparing {second_model}")
+    window.open_settings()  # back to the model in use
+    assert window.model_status.target is None
+    assert window.model_label.text() == f"Model: {tiny_model}"
+    settings = window.store.get_setting
+    qtbot.waitUntil(lambda: (settings("model"), settings("pending_model")) == (tiny_model, None))
+    worker.set_paused(False)
+    model, top = search_with(qtbot, window, "a red circle")
+    assert (model, top) == (old.identity.key, ranked_by(window, old, "a red circle"))
