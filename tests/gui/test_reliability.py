@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 
 from photoclip.ui.grid_model import PathRole, ScoreRole
 from photoclip.ui.settings_dialog import SettingsDialog
+from tests.library_db import count_rows, indexed_count
 from tools.shapes import write_library
 
 REPO = Path(__file__).resolve().parents[2]
@@ -301,3 +303,39 @@ def test_choosing_the_model_in_use_again_calls_the_switch_off(
     worker.set_paused(False)
     model, top = search_with(qtbot, window, "a red circle")
     assert (model, top) == (old.identity.key, ranked_by(window, old, "a red circle"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is POSIX")
+def test_two_app_launches_at_once_leave_one_window_with_both_folders(
+    small_shapes_dir, tmp_path, tiny_model
+):
+    """The real app, twice at the same moment on one library: one hands its folder over and
+    exits 0, the other indexes both folders and closes cleanly."""
+    library = tmp_path / "library"
+    second = shutil.copytree(small_shapes_dir / "inbox", tmp_path / "second")
+    total = 40 + len(list(second.glob("*.jpg")))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1",
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}  # fmt: skip
+    command = [sys.executable, "-m", "photoclip", "--model", tiny_model, "--library", str(library)]
+    apps = [
+        subprocess.Popen([*command, str(folder)], cwd=REPO, env=env, stderr=subprocess.PIPE)
+        for folder in (small_shapes_dir, second)
+    ]
+    db = library / "library.db"
+    try:
+        deadline = time.monotonic() + INDEX_TIMEOUT_MS / 1000
+        # Another process: there is no signal to wait on.
+        while count_rows(db, "SELECT COUNT(*) FROM folders") < 2 or indexed_count(db) < total:
+            assert time.monotonic() < deadline, "the folders weren't both indexed"
+            time.sleep(0.2)
+        exited = [app for app in apps if app.poll() is not None]
+        assert len(exited) == 1, "both launches stayed, or none did"
+        (survivor,) = [app for app in apps if app is not exited[0]]
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(timeout=60)
+    finally:
+        for app in apps:
+            if app.poll() is None:
+                app.kill()
+    errors = [app.communicate()[1].decode(errors="replace") for app in apps]
+    assert [app.returncode for app in apps] == [0, 0], errors
