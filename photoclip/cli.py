@@ -181,13 +181,16 @@ def weights_for(args: argparse.Namespace, key: str) -> str | None:
 def load_model(args: argparse.Namespace, key: str) -> Any:
     from .embedder import load_embedder
 
-    bar = _Bar(sys.stderr, "Downloading model")
-    emb = load_embedder(
-        key, weights=weights_for(args, key), device=args.device, precision=args.precision,
-        threads=resolver(args).threads(args.threads).value or None,
-        allow_download=not args.offline, progress=bar.update_bytes,
-    )  # fmt: skip
-    bar.finish()
+    spec = get_spec(key)
+    bar = _Bar(sys.stderr, f"Downloading the {key} model ({spec.download_mb:,} MB, once)")
+    try:
+        emb = load_embedder(
+            key, weights=weights_for(args, key), device=args.device, precision=args.precision,
+            threads=resolver(args).threads(args.threads).value or None,
+            allow_download=not args.offline, progress=bar.update_bytes,
+        )  # fmt: skip
+    finally:
+        bar.finish()
     return emb
 
 
@@ -490,6 +493,7 @@ class _Bar:
         self.tty = stream.isatty()
         self.last = 0.0
         self.active = False
+        self.meter: Any = None  # download.Throughput, while bytes are counted
 
     def _emit(self, text: str, force: bool = False) -> None:
         now = time.monotonic()
@@ -519,10 +523,12 @@ class _Bar:
             )
 
     def update_bytes(self, done: int, total: int) -> None:
-        if total:
-            self._emit(f"{self.label}: {done / 1e6:.0f} of {total / 1e6:.0f} MB")
-        else:
-            self._emit(f"{self.label}: {done / 1e6:.0f} MB")
+        from .download import Throughput, describe
+
+        if self.meter is None:
+            self.meter = Throughput()
+        self.meter.update(done)
+        self._emit(f"{self.label}: {describe(done, total, self.meter)}", force=done == total)
 
     def finish(self) -> None:
         if self.active and self.tty:

@@ -1,8 +1,8 @@
 """Loads a CLIP model through open_clip and turns photos and text into unit vectors.
 
 Weights come from the standard Hugging Face cache (offline first), a first-run download
-with a progress callback, or a local file the user names. They always load safely:
-safetensors, or ``torch.load(weights_only=True)``."""
+(``photoclip.download``: resumable, verified) with a progress callback, or a local file the
+user names. They always load safely: safetensors, or ``torch.load(weights_only=True)``."""
 
 from __future__ import annotations
 
@@ -21,11 +21,19 @@ from typing import Any
 
 import numpy as np
 
+# Imported before anything imports huggingface_hub: it turns the hub's telemetry off.
+from .download import (
+    DownloadCancelled,
+    DownloadError,
+    DownloadProgress,
+    FileNotOnServer,
+    Offline,
+    download,
+    is_offline,
+    partial_files,
+)
 from .errors import ModelUnavailableError, PhotoclipError
 from .models import DEFAULT_MODEL, ModelIdentity, ModelSpec, get_spec
-
-# progress(bytes_done, bytes_total) while weights download; total is 0 when unknown.
-DownloadProgress = Callable[[int, int], None]
 
 WEIGHTS_ENV = "PHOTOCLIP_WEIGHTS"
 SAFE_WEIGHTS_NAME = "open_clip_model.safetensors"
@@ -41,6 +49,10 @@ class ResolvedWeights:
 
 
 def hf_cache_dir() -> str:
+    """The standard Hugging Face cache (``HF_HUB_CACHE``, read now, else the hub's default)."""
+    from_env = os.environ.get("HF_HUB_CACHE")
+    if from_env:
+        return from_env
     from huggingface_hub import constants
 
     return str(constants.HF_HUB_CACHE)
@@ -61,12 +73,52 @@ def locate_weights(spec: ModelSpec, weights: str | None = None) -> str | None:
     else:
         from huggingface_hub import try_to_load_from_cache
 
+        cache = hf_cache_dir()
         for name in _HF_NAMES:
-            cached = try_to_load_from_cache(spec.hf_repo, name)
+            cached = try_to_load_from_cache(spec.hf_repo, name, cache_dir=cache)
             if isinstance(cached, str) and os.path.isfile(cached):
                 return cached
         return None
     return str(path) if path.is_file() else None
+
+
+class ModelNotHereError(ModelUnavailableError):
+    """The model has to be downloaded and can't be now (offline, turned off, the download
+    failed or was cancelled). ``str()`` is for the command line; ``app_message`` says the
+    same in the app's words (a Retry button and a file chooser are right beside it)."""
+
+    def __init__(self, spec: ModelSpec, where: str, why: str, *, kind: str, done: int = 0):
+        self.spec = spec
+        self.kind = kind  # "offline", "cancelled" or "failed"
+        self.done = done  # bytes kept for the next attempt
+        repo = spec.hf_repo
+        if kind == "offline":
+            head = f"isn't on this computer and can't be downloaded now: {why}."
+        else:
+            head = f"isn't on this computer and couldn't be downloaded. {why}"
+        super().__init__(
+            f"The {spec.key} model ({spec.download_mb} MB, from Hugging Face {repo}) {head} "
+            f"Photoclip looked in {where}. Connect to the internet and try again, or point "
+            f"photoclip at a weights file you have with --weights FILE (or {WEIGHTS_ENV}=FILE)."
+        )
+        size = f"{spec.download_mb:,} MB"
+        if kind == "offline":
+            self.app_message = (
+                f"photoclip needs to download its search model once ({size}). Connect to the "
+                "internet and click Retry, or choose a model file you already have."
+            )
+        elif kind == "cancelled":
+            kept = f" at {done / 1e6:,.0f} MB" if done else ""
+            self.app_message = (
+                f"The download of the search model ({size}) was cancelled{kept}. Click Retry "
+                "to continue from where it stopped, or choose a model file you already have."
+            )
+        else:
+            self.app_message = (
+                f"photoclip needs to download its search model once ({size}), and the "
+                f"download didn't finish. {why} Click Retry, or choose a model file you "
+                "already have."
+            )
 
 
 def resolve_weights(
@@ -75,8 +127,10 @@ def resolve_weights(
     *,
     allow_download: bool = True,
     progress: DownloadProgress | None = None,
+    stop: threading.Event | None = None,
 ) -> ResolvedWeights:
-    """Find the model's weights file, downloading it only if allowed and needed."""
+    """Find the model's weights file, downloading it only if allowed and needed (``stop``
+    cancels a download; what arrived is kept and the next attempt continues from there)."""
     weights = weights or os.environ.get(WEIGHTS_ENV) or None
     found = locate_weights(spec, weights)
     if weights and found is None:
@@ -95,33 +149,26 @@ def resolve_weights(
     if not spec.hf_repo:
         raise PhotoclipError(f"{spec.key} has no download location.")
 
-    from huggingface_hub import hf_hub_download
-
-    repo = spec.hf_repo
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     where = hf_cache_dir()
-    if not allow_download or offline:
+    if not allow_download or is_offline():
         why = "downloads are turned off" if not allow_download else "HF_HUB_OFFLINE is set"
-        raise ModelUnavailableError(_missing_message(spec, repo, where, why))
-    last_error: Exception | None = None
+        raise ModelNotHereError(spec, where, why, kind="offline")
+    not_found: DownloadError | None = None
     for name in _HF_NAMES:
         try:
-            got = str(hf_hub_download(repo, name, tqdm_class=_progress_tqdm(progress)))
-            return ResolvedWeights(got, _hf_blob_sha256(got))
-        except Exception as exc:  # network down, file not in repo, disk full...
-            last_error = exc
-    raise ModelUnavailableError(
-        _missing_message(spec, repo, where, f"the download failed: {last_error}")
-    )
-
-
-def _missing_message(spec: ModelSpec, repo: str, where: str, why: str) -> str:
-    return (
-        f"The {spec.key} model ({spec.download_mb} MB, from Hugging Face {repo}) isn't on this "
-        f"computer and can't be downloaded now: {why}. Photoclip looked in {where}. "
-        f"Connect to the internet and try again, or point photoclip at a weights file you have "
-        f"with --weights FILE (or {WEIGHTS_ENV}=FILE)."
-    )
+            got = download(spec.hf_repo, name, where, progress=progress, stop=stop)
+        except FileNotOnServer as exc:
+            not_found = exc
+            continue
+        except DownloadCancelled as exc:
+            kept = sum(p.stat().st_size for p in partial_files(where, spec.hf_repo))
+            raise ModelNotHereError(spec, where, str(exc), kind="cancelled", done=kept) from exc
+        except Offline as exc:
+            raise ModelNotHereError(spec, where, str(exc).rstrip("."), kind="offline") from exc
+        except DownloadError as exc:
+            raise ModelNotHereError(spec, where, str(exc), kind="failed") from exc
+        return ResolvedWeights(got, _hf_blob_sha256(got))
+    raise ModelNotHereError(spec, where, str(not_found), kind="failed")
 
 
 def _hf_blob_sha256(path: str) -> str:
@@ -148,32 +195,6 @@ def file_sha256(path: str) -> str:
     with _hash_lock:
         _hash_cache[key] = digest
     return digest
-
-
-def _progress_tqdm(progress: DownloadProgress | None) -> Any:
-    if progress is None:
-        return None
-    from tqdm.auto import tqdm
-
-    report = progress
-
-    class CallbackTqdm(tqdm):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["disable"] = False
-            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed in close()
-            super().__init__(*args, **kwargs)
-
-        def update(self, n: float | None = 1) -> bool | None:
-            out = super().update(n)
-            report(int(self.n), int(self.total or 0))
-            return out
-
-        def close(self) -> None:
-            f = self.fp
-            super().close()
-            f.close()
-
-    return CallbackTqdm
 
 
 def choose_device(device: str = "auto") -> str:
@@ -389,10 +410,13 @@ def load_embedder(
     threads: int | None = None,
     allow_download: bool = True,
     progress: DownloadProgress | None = None,
+    stop: threading.Event | None = None,
 ) -> Embedder:
     """Load ``model`` (a key of ``photoclip.models.MODELS``) ready for inference."""
     spec = get_spec(model)
-    resolved = resolve_weights(spec, weights, allow_download=allow_download, progress=progress)
+    resolved = resolve_weights(
+        spec, weights, allow_download=allow_download, progress=progress, stop=stop
+    )
 
     import open_clip
     import torch
