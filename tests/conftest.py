@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_CACHE", str(CACHE / "hf"))
 os.environ.pop("PHOTOCLIP_WEIGHTS", None)
 os.environ.pop("PHOTOCLIP_LIBRARY", None)
+os.environ.pop("PHOTOCLIP_MODEL", None)
+# Nor the user's settings file: an empty config folder for session-wide fixtures (each test
+# gets its own, see private_settings_file).
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="photoclip-test-config-")
+os.environ["APPDATA"] = os.environ["XDG_CONFIG_HOME"]
 
 
 @pytest.fixture(scope="session")
