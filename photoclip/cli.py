@@ -162,12 +162,9 @@ def resolver(args: argparse.Namespace) -> Resolver:
 
 
 def open_library(args: argparse.Namespace) -> Any:
-    from .recovery import remember_folders_at_exit
     from .store import Store
 
-    store = Store(resolver(args).library(args.library).value)
-    remember_folders_at_exit(store)
-    return store
+    return Store(resolver(args).library(args.library).value)
 
 
 def model_key(args: argparse.Namespace, store: Any) -> str:
@@ -220,6 +217,7 @@ def model_for(args: argparse.Namespace, store: Any, key: str) -> Any:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .indexer import Indexer
+    from .recovery import remember_folders
 
     store = open_library(args)
     for path in args.paths:
@@ -246,6 +244,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.finish()
+        remember_folders(store)  # what a rebuild would start from (folders may be new)
     rate = report.indexed / report.elapsed_s if report.elapsed_s else 0.0
     parts = [
         f"{report.indexed} indexed", f"{report.failed} couldn't be read",
@@ -418,9 +417,12 @@ def cmd_folders(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    from .recovery import remember_folders
+
     store = open_library(args)
     with store.writer_lock():
         n = store.remove_folder(args.path)
+    remember_folders(store)
     print(f"Forgot {n} photos from {os.path.abspath(args.path)}; the files were not touched.")
     return 0
 

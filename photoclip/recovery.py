@@ -7,7 +7,6 @@ the CLI and the app refresh whenever they have the library open."""
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
@@ -49,22 +48,6 @@ def remember_folders(store: Store) -> None:
             write_atomically(target, text)
     except (sqlite3.Error, StoreError, OSError):
         pass
-
-
-_at_exit: dict[Path, Store] = {}  # the latest store opened on each library
-
-
-def remember_folders_at_exit(store: Store) -> None:
-    """Refresh the folder list when this process ends (the CLI: after its command, which
-    may have added or removed folders). Holds one store per library, the latest."""
-    if not _at_exit:
-        atexit.register(_remember_all)
-    _at_exit[Path(store.path)] = store
-
-
-def _remember_all() -> None:
-    for store in _at_exit.values():
-        remember_folders(store)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ CORE_MODULES = (
     "photoclip.paths",
     "photoclip.models",
     "photoclip.errors",
+    "photoclip.config",
+    "photoclip.fsinfo",
+    "photoclip.recovery",
 )
 
 
