@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .download_panel import DownloadPanel, confirm_model_download
 from .drop import plan_drop
 from .folder_watcher import FolderWatcher
 from .grid_model import PhotoGridModel
@@ -42,7 +43,7 @@ from .search_bar import SearchBar
 from .search_controller import SearchController
 from .search_worker import Query
 from .services import Services
-from .settings_dialog import LIBRARY_KEY, THREADS_KEY, Choices, SettingsDialog
+from .settings_dialog import LIBRARY_KEY, THREADS_KEY, Choices, SettingsDialog, weights_key
 from .sidebar import FOLDER, PROBLEMS, Selection, Sidebar
 from .single_instance import SingleInstance
 from .tasks import run_task, wait_for_tasks
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.setAutoRaise(True)
         self.banner = Banner()
+        self.download_panel = DownloadPanel(self.services)
         self.sidebar = Sidebar()
         self.empty = EmptyState()
         self.problems = ProblemsView()
@@ -130,6 +132,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
+        layout.addWidget(self.download_panel)
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
@@ -427,6 +430,9 @@ class MainWindow(QMainWindow):
             self.settings.setValue(THREADS_KEY, chosen.threads)
             self.services.threads = chosen.threads  # the workers use it from their next job
         if chosen.model != current.model:
+            weights = self.settings.value(weights_key(chosen.model))
+            if not confirm_model_download(self, chosen.model, str(weights) if weights else None):
+                return
             self.model_status.load(chosen.model)
             serving = self.model_status.embedder
             if serving is not None and serving.spec.key != chosen.model:

@@ -52,12 +52,19 @@ class ModelLoader(QObject):
         self.attempts += 1
         try:
             embedder: Embedder = load_embedder(
-                key, weights=weights or None, threads=threads or None, progress=self._progress
+                key,
+                weights=weights or None,
+                threads=threads or None,
+                progress=self._progress,
+                stop=self._cancel,  # a cancel ends even a stalled download at once
             )
         except PhotoclipError as exc:
             from ..errors import ModelUnavailableError
 
-            self.failed.emit(str(exc), isinstance(exc, ModelUnavailableError))
+            # A model to download says so in the app's words (Retry and a file chooser are
+            # beside it), without the command line's flags and variables.
+            message = getattr(exc, "app_message", None) or str(exc)
+            self.failed.emit(message, isinstance(exc, ModelUnavailableError))
         except Exception as exc:  # a bug, or a damaged model file
             log.error("Loading the model failed:\n%s", traceback.format_exc())
             self.failed.emit(f"The {key} model couldn't be loaded: {exc}.", False)

@@ -1,13 +1,13 @@
-"""The model's state as the user sees it: loading in the background, a progress dialog for a
-first-run download, a banner with what to do when the model is unavailable, and switching to
+"""The model's state as the user sees it: loading in the background (a download shows in
+``download_panel``), a banner with what to do when the model is unavailable, and switching to
 another model without a moment of broken search (see ``model_switch``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QLabel, QProgressDialog, QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
 from ..models import MODELS
 from . import model_switch
@@ -43,11 +43,9 @@ class ModelStatus(QObject):
         self.target: Any = None  # the model being prepared, while a switch is under way
         self.error = ""
         self.loading = False
-        self._dialog: QProgressDialog | None = None
         self._checking = False
         self._check_again = False
         loader = services.loader
-        loader.downloadProgress.connect(self._on_download)
         loader.loaded.connect(self._on_loaded)
         loader.failed.connect(self._on_failed)
         worker = services.index_worker
@@ -89,44 +87,7 @@ class ModelStatus(QObject):
             self.services.weights = path
             self.load()
 
-    def _on_download(self, done: int, total: int) -> None:
-        if self._dialog is None:
-            spec = MODELS.get(self.services.model_key)
-            size = f" ({spec.download_mb:,} MB)" if spec and spec.download_mb else ""
-            dialog = QProgressDialog(
-                f"Downloading the {self.services.model_key} model{size}. This happens once; "
-                "after that photoclip works offline.",
-                "Cancel",
-                0,
-                100,
-                self.window,
-            )
-            dialog.setWindowTitle("Downloading Model")
-            dialog.setWindowModality(Qt.WindowModality.WindowModal)
-            dialog.setMinimumDuration(0)
-            dialog.setAutoClose(False)
-            dialog.setAutoReset(False)
-            dialog.canceled.connect(self.services.loader.cancel_download)
-            self._dialog = dialog
-        if total > 0:
-            self._dialog.setMaximum(1000)
-            self._dialog.setValue(int(1000 * done / total))
-            self._dialog.setLabelText(
-                f"Downloading the {self.services.model_key} model: "
-                f"{done / 1e6:,.0f} of {total / 1e6:,.0f} MB. This happens once; after that "
-                "photoclip works offline."
-            )
-        else:
-            self._dialog.setMaximum(0)
-
-    def _close_dialog(self) -> None:
-        if self._dialog is not None:
-            self._dialog.close()
-            self._dialog.deleteLater()
-            self._dialog = None
-
     def _on_loaded(self, embedder: Any) -> None:
-        self._close_dialog()
         self.loading = False
         self.banner.dismiss("model")
         serving = self.embedder
@@ -231,7 +192,6 @@ class ModelStatus(QObject):
         )
 
     def _on_failed(self, message: str, missing: bool) -> None:
-        self._close_dialog()
         self.loading = False
         if self.embedder is not None:
             self._switch_failed(message, missing)
