@@ -14,19 +14,20 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from . import APP_NAME, __version__
 from .cli import MODEL_SETTING
-from .config import MODEL_ENV, Resolver
-from .errors import DamagedLibraryError, PhotoclipError
+from .config import MODEL_ENV, Resolver, update_config
+from .errors import DamagedLibraryError, LibraryBusyError, PhotoclipError, StoreError
 from .models import DEFAULT_MODEL, MODELS
 from .paths import LIBRARY_ENV
 from .recovery import remember_folders
 from .ui.icons import app_icon
-from .ui.library_dialogs import open_library
+from .ui.library_dialogs import choose_other_library, open_library
 from .ui.main_window import MainWindow
 from .ui.services import Services
 from .ui.settings_dialog import ConfigSettings, import_app_settings
@@ -139,6 +140,23 @@ def launch(
     return window
 
 
+def launch_or_move_library(options: Options, **kwargs: Any) -> MainWindow | None:
+    """``launch``; when the library can't be used where it is (a network drive, a read-only
+    folder, a newer photoclip's file), the user may choose another folder for it, which is
+    remembered as Settings would. Quit (None from the dialog) re-raises the error."""
+    while True:
+        try:
+            return launch(options, **kwargs)
+        except StoreError as exc:
+            if isinstance(exc, LibraryBusyError):
+                raise
+            folder = choose_other_library(str(exc))
+            if folder is None:
+                raise
+            options.library = folder
+            update_config(kwargs.get("config_file"), library=folder)
+
+
 def close(window: MainWindow) -> None:
     """After the event loop: close the store once every thread has stopped. A thread that
     didn't stop in time (a model still loading) is left to process exit."""
@@ -165,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="photoclip: %(message)s")
     app = create_application()
     try:
-        window = launch(options)
+        window = launch_or_move_library(options)
     except PhotoclipError as exc:
         QMessageBox.critical(None, "photoclip", str(exc))
         return 1

@@ -1,13 +1,15 @@
 """Opening the library before the window: a migration's backup runs in a thread behind a
-progress dialog, and a damaged library is offered a one-click rebuild from its folders."""
+progress dialog, a damaged library is offered a one-click rebuild from its folders, and one
+that can't be used where it is, another place."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from ..errors import DamagedLibraryError
 from ..recovery import Rebuilt, rebuild
@@ -108,3 +110,27 @@ def open_library(db_path: Path, parent: QWidget | None = None) -> tuple[Store, R
             raise
         rebuilt = rebuild(db_path)
         return rebuilt.store, rebuilt
+
+
+def choose_other_library(message: str, parent: QWidget | None = None) -> str | None:
+    """The library can't be used where it is (a network drive, a read-only folder, a newer
+    photoclip's file): say why and offer to keep the library somewhere else. Returns the
+    folder chosen, or None for Quit."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("photoclip")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setText("photoclip can't open its library.")
+    box.setInformativeText(
+        f"{message}\n\nChoose a folder on this computer for the library (your photos can stay "
+        "where they are), or quit."
+    )
+    choose = box.addButton("Choose Another Folder…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(choose)
+    box.exec()
+    if box.clickedButton() is not choose:
+        return None
+    folder = QFileDialog.getExistingDirectory(
+        parent, "Choose a Folder for the Library", os.path.expanduser("~")
+    )
+    return folder or None

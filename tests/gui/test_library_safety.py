@@ -14,12 +14,14 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from guitest import library_is_consistent, wait_indexed, wait_model
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QProgressDialog
 
 from photoclip import app
 from photoclip.config import config_path, load_config
+from photoclip.errors import NetworkLibraryError
 from photoclip.fsinfo import TEST_MOUNTINFO_ENV
 from photoclip.models import tiny_shapes_dir
 from photoclip.store import SCHEMA_VERSION
@@ -292,3 +294,45 @@ def test_quit_leaves_a_damaged_library_as_it_is(qtbot, settings, tmp_path):
 
     assert [p.name for p in library.iterdir()] == ["library.db"]
     assert (library / "library.db").read_bytes() == b"not a database " * 500
+
+
+def test_a_library_that_cant_be_used_where_it_is_can_move_at_launch(
+    qtbot, tmp_path, monkeypatch, settings
+):
+    """On a network drive the app used to say why and quit; now it offers another folder,
+    remembers it (the CLI uses it too), and opens there."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    share = tmp_path / "nas"
+    share.mkdir()
+    with open("/proc/self/mountinfo", encoding="utf-8") as real:
+        table = real.read()
+    (tmp_path / "mountinfo").write_text(table + f"99 1 0:99 / {share} rw - nfs4 nas:/p rw\n")
+    monkeypatch.setenv(TEST_MOUNTINFO_ENV, str(tmp_path / "mountinfo"))
+    local = tmp_path / "on this computer"
+    local.mkdir()
+    asked: list[str] = []
+
+    def answer(box: QMessageBox) -> int:  # the user reads why and clicks the first button
+        asked.append(box.informativeText())
+        box.buttons()[0].click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(local))
+    options = app.Options([], str(share / "photoclip"))
+    window = app.launch_or_move_library(
+        options, settings=settings, instance_name=f"photoclip-move-{os.getpid()}"
+    )
+    assert window is not None
+    try:
+        assert "network drive (nfs4)" in asked[0]
+        assert window.store.path == local / "library.db"
+        assert load_config(config_path()).library == str(local)
+        assert not (share / "photoclip").exists()  # nothing was created on the share
+    finally:
+        app.close(window)
+
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: box.buttons()[1].click() or 0)  # Quit
+    with pytest.raises(NetworkLibraryError, match="network drive"):  # Quit: the refusal stands
+        app.launch_or_move_library(app.Options([], str(share / "photoclip")), settings=settings)
