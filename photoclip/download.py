@@ -34,6 +34,8 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 CHUNK = 1 << 20
 # A read that gets no byte for this long counts as a stalled connection (then retried).
 READ_TIMEOUT_S = 30.0
+# Asking what the file is: a network that swallows packets is "offline" after 3 tries of this.
+HEAD_TIMEOUT_S = 10.0
 # Waits between attempts that made no progress; an attempt that did resets the count.
 RETRY_DELAYS_S: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0)
 # Free space kept on top of the file: a disk filled to the last byte troubles everything else.
@@ -139,7 +141,8 @@ def download(
     host = urllib.parse.urlsplit(base).netloc
     # Asking what the file is fails fast (an offline computer shouldn't wait half a minute
     # to be told); the transfer itself is retried patiently.
-    remote = _Attempts(delays[:2], stop, host, Offline).run(lambda: _head(url, timeout))
+    head_timeout = min(timeout, HEAD_TIMEOUT_S)
+    remote = _Attempts(delays[:2], stop, host, Offline).run(lambda: _head(url, head_timeout))
     attempt = _Attempts(delays, stop, host)
     storage = repo_folder(cache_dir, repo)
     blob = storage / "blobs" / remote.etag

@@ -53,6 +53,8 @@ class Faults:
     pause_after: int | None = None  # stop after this many bytes until `resume` is set
     corrupt: int = 0  # flip a byte in this many GETs (the sha256 in the headers stays)
     bytes_per_s: float | None = None  # bandwidth limit
+    ignore_range: bool = False  # answer every GET with the whole file (200), as some do
+    redirect: bool = False  # as huggingface.co: the file's bytes are elsewhere (/cdn/<sha>)
 
 
 @dataclass
@@ -89,7 +91,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         parts = self.path.split("?")[0].strip("/").split("/")
         if len(parts) == 5 and parts[2] == "resolve":
             return self.state.files.get(f"{parts[0]}/{parts[1]}/{parts[4]}")
+        if len(parts) == 2 and parts[0] == "cdn" and self.state.faults.redirect:
+            return next((f for f in self.state.files.values() if f.sha256 == parts[1]), None)
         return None
+
+    def _redirected(self, req: Request, served: Served) -> bool:
+        """The hub's answer for a large file: 302 to where its bytes are, the X-Linked-*
+        headers describing them."""
+        if not self.state.faults.redirect or self.path.startswith("/cdn/"):
+            return False
+        req.status = 302
+        self.send_response(302)
+        self.send_header("Location", f"/cdn/{served.sha256}")
+        self.send_header("X-Repo-Commit", COMMIT)
+        self.send_header("X-Linked-Etag", f'"{served.sha256}"')
+        self.send_header("X-Linked-Size", str(served.size))
+        self.send_header("ETag", '"a-git-blob-sha1-of-the-pointer-file"')
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        return True
 
     def _plain(self, req: Request, status: int, code: str = "") -> None:
         req.status = status
@@ -123,7 +145,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         req = self._record()
         served = self._begin(req)
-        if served is None:
+        if served is None or self._redirected(req, served):
             return
         req.status = 200
         self.send_response(200)
@@ -134,11 +156,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         req = self._record()
         served = self._begin(req)
-        if served is None:
+        if served is None or self._redirected(req, served):
             return
         start = 0
         rng = self.headers.get("Range", "")
-        if rng.startswith("bytes=") and rng.endswith("-"):
+        if rng.startswith("bytes=") and rng.endswith("-") and not self.state.faults.ignore_range:
             start = int(rng[6:-1])
         if start >= served.size and start:
             req.status = 416

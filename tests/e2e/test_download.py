@@ -89,6 +89,33 @@ def test_a_dropped_connection_resumes_with_a_range_request(hub, small_file, tmp_
     assert sum(g.sent for g in gets) == small_file.stat().st_size  # no byte sent twice
 
 
+def test_the_hubs_redirect_to_where_the_bytes_are_is_followed(hub, small_file, tmp_path):
+    """As on huggingface.co: the file's HEAD answers 302 with X-Linked-Etag/-Size (its ETag is
+    the small pointer file's), the GET is redirected, and a resumed GET keeps its Range."""
+    hub.faults.redirect = True
+    hub.faults.drop_after, hub.faults.drops = 1 << 20, 1
+    path = fetch(hub, tmp_path)
+    assert_cached_exactly(path, tmp_path, small_file)
+    digest = hashlib.sha256(small_file.read_bytes()).hexdigest()
+    assert [(r.method, r.path.split("/")[1], r.status) for r in hub.log] == [
+        ("HEAD", "org", 302),
+        ("GET", "org", 302), ("GET", "cdn", 200),
+        ("GET", "org", 302), ("GET", "cdn", 206),
+    ]  # fmt: skip
+    assert hub.log[-1].path == f"/cdn/{digest}"
+    assert hub.log[-1].headers.get("range") == f"bytes={1 << 20}-"
+
+
+def test_a_server_that_ignores_range_still_gives_the_right_file(hub, small_file, tmp_path):
+    hub.faults.ignore_range = True
+    hub.faults.drop_after, hub.faults.drops = 2 << 20, 1
+    path = fetch(hub, tmp_path)
+    assert_cached_exactly(path, tmp_path, small_file)
+    assert [(g.headers.get("range"), g.status) for g in hub.gets()] == [
+        (None, 200), (f"bytes={2 << 20}-", 200),
+    ]  # fmt: skip
+
+
 def test_a_stalled_connection_is_given_up_and_resumed(hub, small_file, tmp_path):
     hub.faults.stall_after, hub.faults.stall_s, hub.faults.stalls = 2 << 20, 5.0, 1
     started = time.monotonic()
