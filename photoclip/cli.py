@@ -525,7 +525,7 @@ class _Bar:
             )
 
     def update_bytes(self, done: int, total: int) -> None:
-        from .download import Throughput, describe
+        from .throughput import Throughput, describe
 
         if self.meter is None:
             self.meter = Throughput()

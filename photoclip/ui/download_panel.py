@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..download import Throughput, describe
 from ..models import MODELS
+from ..throughput import Throughput, describe
 
 if TYPE_CHECKING:
     from .services import Services

@@ -23,6 +23,7 @@ from photoclip import download as dl
 from photoclip.embedder import ModelNotHereError, load_embedder
 from photoclip.errors import ModelUnavailableError
 from photoclip.models import DEFAULT_MODEL, get_spec, tiny_shapes_dir
+from photoclip.throughput import Throughput, describe
 from tests.hf_server import COMMIT, FakeHub
 
 WEIGHTS = "open_clip_model.safetensors"
@@ -256,18 +257,18 @@ def test_a_disk_that_fills_up_mid_download_leaves_nothing_half_written(hub, smal
 
 def test_throughput_and_time_left_in_words():
     now = [0.0]
-    meter = dl.Throughput(clock=lambda: now[0])
+    meter = Throughput(clock=lambda: now[0])
     meter.update(0)
-    assert dl.describe(0, 605_000_000, meter) == "0.0 of 605 MB"
+    assert describe(0, 605_000_000, meter) == "0.0 of 605 MB"
     now[0] = 2.0
     meter.update(20_000_000)
-    assert dl.describe(20_000_000, 605_000_000, meter) == (
+    assert describe(20_000_000, 605_000_000, meter) == (
         "20 of 605 MB · 10.0 MB/s · about 58 s left"
     )
     now[0] = 10.0
     meter.update(100_000_000)  # the window keeps the last few seconds
     assert meter.rate == pytest.approx(10e6)
-    assert dl.describe(605_000_000, 605_000_000, meter) == "605 of 605 MB · 10.0 MB/s"
+    assert describe(605_000_000, 605_000_000, meter) == "605 of 605 MB · 10.0 MB/s"
 
 
 # -- the real CLI, end to end ------------------------------------------------------------------
