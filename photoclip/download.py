@@ -39,6 +39,8 @@ RETRY_DELAYS_S: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0)
 # Free space kept on top of the file: a disk filled to the last byte troubles everything else.
 SPARE_BYTES = 16 << 20
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# An ETag or commit names a file or folder in the cache: nothing else may pass.
+_NAME_RE = re.compile(r"^[0-9A-Za-z_-]{1,128}$")
 
 
 def disable_hub_telemetry() -> None:
@@ -249,7 +251,7 @@ def _head(url: str, timeout: float) -> RemoteFile:
         commit = headers.get("X-Repo-Commit") or ""
         etag = _normalise_etag(headers.get("X-Linked-Etag") or headers.get("ETag") or "")
         size = _int(headers.get("X-Linked-Size") or headers.get("Content-Length"))
-        if not commit or not etag or "/" in etag or etag.startswith("."):
+        if not _NAME_RE.match(commit) or not _NAME_RE.match(etag):
             raise DownloadError(
                 f"{urllib.parse.urlsplit(url).netloc} didn't answer like a Hugging Face server "
                 f"for {url}: the file's commit or checksum is missing."
@@ -321,6 +323,7 @@ def _fetch_blob(
     attempt: _Attempts,
 ) -> None:
     partial = blob.with_name(blob.name + ".incomplete")
+    _adopt_leftover(partial)
     hasher = _Hasher(partial)
     corrupt_once = False
     while True:
@@ -473,6 +476,17 @@ def _no_space(partial: Path, size: int | None) -> str:
         f"There isn't enough free space in {folder} for the model file{need}. Free some space "
         "on that disk and try again; nothing was left half-written."
     )
+
+
+def _adopt_leftover(partial: Path) -> None:
+    """Continue from the longest start of this file a killed huggingface_hub download left
+    (``<sha256>.<random>.incomplete``), when photoclip has none of its own."""
+    if partial.exists():
+        return
+    stem = partial.name.removesuffix(".incomplete")
+    found = sorted(partial.parent.glob(f"{stem}.*.incomplete"), key=lambda p: p.stat().st_size)
+    if found:
+        os.replace(found[-1], partial)
 
 
 def _remove_leftovers(blob: Path) -> None:

@@ -117,6 +117,21 @@ def test_a_server_that_ignores_range_still_gives_the_right_file(hub, small_file,
     ]  # fmt: skip
 
 
+def test_what_a_killed_huggingface_hub_download_left_is_continued(hub, small_file, tmp_path):
+    """huggingface_hub names its unfinished files ``<sha256>.<random>.incomplete`` and never
+    goes back to them; photoclip continues from the longest and leaves none behind."""
+    data = small_file.read_bytes()
+    blobs = dl.repo_folder(tmp_path, SMALL_REPO) / "blobs"
+    blobs.mkdir(parents=True)
+    digest = hashlib.sha256(data).hexdigest()
+    (blobs / f"{digest}.1a2b3c4d.incomplete").write_bytes(data[: 1 << 20])
+    (blobs / f"{digest}.5e6f7a8b.incomplete").write_bytes(data[: 3 << 20])
+    path = fetch(hub, tmp_path)
+    assert_cached_exactly(path, tmp_path, small_file)
+    (get,) = hub.gets()
+    assert (get.headers.get("range"), get.sent) == (f"bytes={3 << 20}-", len(data) - (3 << 20))
+
+
 def test_a_stalled_connection_is_given_up_and_resumed(hub, small_file, tmp_path):
     hub.faults.stall_after, hub.faults.stall_s, hub.faults.stalls = 2 << 20, 5.0, 1
     started = time.monotonic()
