@@ -72,13 +72,16 @@ def test_download_panel_keeps_the_window_usable_and_cancel_resumes(
         assert banner.secondary.text() == "Retry"
         qtbot.mouseClick(banner.secondary, Qt.MouseButton.LeftButton)
         wait_model(qtbot, window)
-        gets = hub.gets()
+        gets, log = hub.gets(), hub.log
     assert window.model_label.text() == "Model: ViT-B-32-256"
     assert gets[-1].headers.get("range") == f"bytes={kept}-"
     assert gets[-1].sent == served.size - kept
     assert dl.partial_files(empty_cache, repo) == []
     assert window.model_status.embedder.identity.weights_sha256 == served.sha256
     assert not panel.isVisible() and not banner.isVisible()
+    # The app, too, asks for nothing but the model file, and says nothing about itself.
+    assert {r.path for r in log} == {f"/{repo}/resolve/main/{WEIGHTS}"}
+    assert {r.headers["user-agent"] for r in log} == {dl.USER_AGENT}
 
 
 def test_offline_first_run_says_what_to_do_in_plain_words(launch, qtbot, empty_cache):
