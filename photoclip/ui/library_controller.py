@@ -4,6 +4,7 @@ what the user sees of background indexing (progress, pause, cancel, results, fai
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -15,9 +16,15 @@ from .sidebar import PROBLEMS
 from .tasks import run_task
 
 if TYPE_CHECKING:
+    from ..store import Store
     from .main_window import MainWindow
 
 REFRESH_MS = 700
+REMOVING = sys.maxsize
+
+
+def _numbered_summary(store: Store, number: int) -> tuple[library_ops.Summary, int]:
+    return library_ops.summary(store), number
 
 
 class LibraryController(QObject):
@@ -37,7 +44,10 @@ class LibraryController(QObject):
         self._timer.timeout.connect(self._on_timer)
         self._pending = False
         self._roots: list[str] = []  # the library's folders, as the last summary listed them
-        self._removed: set[str] = set()  # removed here, unless added again since
+        # Folders removed here -> the first summary that certainly reads the store after the
+        # removal (REMOVING while it runs); older summaries must not bring them back.
+        self._removed: dict[str, int] = {}
+        self._summaries = 0  # summaries asked for so far
         self._search_refresh = QTimer(self)
         self._search_refresh.setSingleShot(True)
         self._search_refresh.setInterval(REFRESH_MS)
@@ -59,7 +69,10 @@ class LibraryController(QObject):
     # -- the sidebar's summary -------------------------------------------------------------
 
     def refresh(self) -> None:
-        run_task(library_ops.summary, self.store, on_done=self._on_summary)
+        self._summaries += 1
+        number = self._summaries
+        # A bound method (not a lambda): dropped with the window if it closes meanwhile.
+        run_task(_numbered_summary, self.store, number, on_done=self._on_summary)
         if self.window.sidebar.current().kind == PROBLEMS:
             run_task(self.store.problems, on_done=self.window.problems.set_problems)
 
@@ -79,11 +92,13 @@ class LibraryController(QObject):
             self.refresh()
             self._timer.start()
 
-    def _on_summary(self, summary: library_ops.Summary) -> None:
+    def _on_summary(self, numbered: tuple[library_ops.Summary, int]) -> None:
+        summary, number = numbered
         self.folder_count = len(summary.folders)
         self.photo_count = summary.indexed
         self.window.sidebar.set_folders(summary.folders, summary.indexed, summary.problems)
         # A summary read before a removal committed must not bring the folder back.
+        self._removed = {p: n for p, n in self._removed.items() if n > number}
         self._roots = [f.path for f in summary.folders if f.path not in self._removed]
         self.window.watcher.set_roots(self._roots)
         self.window.update_stack()
@@ -101,7 +116,8 @@ class LibraryController(QObject):
     def add_folders(self, folders: list[str]) -> None:
         """Add to the library (at once, in the pool) and index (when the model is ready)."""
         folders = [os.path.abspath(f) for f in folders]
-        self._removed.difference_update(folders)
+        for folder in folders:
+            self._removed.pop(folder, None)
         window = self.window
 
         def added(results: list[tuple[str, bool]]) -> None:
@@ -142,7 +158,7 @@ class LibraryController(QObject):
             return
         # At once, not when the store is done: a change settling in the folder, or a run
         # queued for it, would otherwise bring it back.
-        self._removed.add(path)
+        self._removed[path] = REMOVING
         self._roots = [p for p in self._roots if p != path]
         self.window.watcher.set_roots(self._roots)
         self.worker.forget_folder(path)
@@ -156,13 +172,14 @@ class LibraryController(QObject):
                 "The files were not touched."
             )
             window.sidebar.select_all_photos()
+            self._removed[path] = self._summaries + 1  # the next summary reads it gone
             self.refresh()
             window.search.refresh()
             if was_indexing:
                 self.worker.request(None)
 
         def failed(message: str) -> None:
-            self._removed.discard(path)  # still in the library: watch it again
+            self._removed.pop(path, None)  # still in the library: watch it again
             window.show_error(message)
             self.refresh()
 

@@ -20,6 +20,10 @@ from .tasks import run_task
 WEIGHTS_FILTER = "Model weights (*.safetensors *.bin *.pt *.pth);;All files (*)"
 
 
+def _coverage_of(store: Any, target: Any) -> tuple[Any, Coverage]:
+    return target, model_switch.coverage(store, target.identity)
+
+
 class ModelStatus(QObject):
     """``embedder`` answers searches. Loading another model while one does starts a switch:
     the new one (``target``) embeds the library in the background (both models are in
@@ -127,17 +131,20 @@ class ModelStatus(QObject):
             self._check_again = True
             return
         self._checking = True
-        target = self.target
+        # Bound methods (not lambdas): dropped with the window if it closes meanwhile.
         run_task(
-            model_switch.coverage, self.services.store, target.identity,
-            on_done=lambda found: self._on_coverage(target, found),
-            on_failed=lambda _message: self._on_coverage(target, None),
+            _coverage_of, self.services.store, self.target,
+            on_done=self._on_coverage, on_failed=self._on_coverage_failed,
         )  # fmt: skip
 
-    def _on_coverage(self, target: Any, found: Coverage | None) -> None:
+    def _on_coverage_failed(self, _message: str) -> None:
+        self._on_coverage((None, None))  # a busy library: the next batch asks again
+
+    def _on_coverage(self, result: tuple[Any, Coverage | None]) -> None:
+        target, found = result
         self._checking = False
         # (A switch cancelled or redirected meanwhile makes this count stale.)
-        if target is self.target and found is not None:
+        if target is not None and target is self.target and found is not None:
             if found.complete:
                 self._complete_switch()
                 return
