@@ -72,7 +72,12 @@ class DownloadCancelled(DownloadError):
 
 
 class _Transient(Exception):
-    """A failure worth another attempt: a dropped or stalled connection, a 5xx answer."""
+    """A failure worth another attempt: a dropped or stalled connection (``connection``), or
+    a server that had a problem (a 5xx answer, a wrong range)."""
+
+    def __init__(self, why: str, *, connection: bool = True) -> None:
+        super().__init__(why)
+        self.connection = connection
 
 
 class Offline(DownloadError):
@@ -227,7 +232,7 @@ def _status_error(status: int, url: str) -> Exception:
     if status in (401, 403):
         return DownloadError(f"The server refused to send {url} (HTTP {status}).")
     if status >= 500 or status in (408, 429):
-        return _Transient(f"the server had a problem (HTTP {status})")
+        return _Transient(f"the server had a problem (HTTP {status})", connection=False)
     return DownloadError(f"The server answered HTTP {status} for {url}.")
 
 
@@ -296,17 +301,22 @@ class _Attempts:
             try:
                 return step()
             except _Transient as exc:
-                self.failed(str(exc))
+                self.failed(str(exc), connection=exc.connection)
 
     def progressed(self) -> None:
         self.failures = 0
 
-    def failed(self, why: str) -> None:
+    def failed(self, why: str, *, connection: bool = True) -> None:
         if self.failures >= len(self.delays):
-            raise self.error(
-                f"The download from {self.host} failed: {why}. photoclip tried "
-                f"{self.failures + 1} times. Check the internet connection and try again; "
-                "what was downloaded is kept and the download continues from there."
+            tries = f"photoclip tried {self.failures + 1} times"
+            if self.error is Offline and connection:
+                raise Offline(f"{self.host} can't be reached: {why} ({tries}).")
+            advice = (
+                "Check the internet connection and try again" if connection else ("Try again later")
+            )
+            raise DownloadError(
+                f"The download from {self.host} failed: {why} ({tries}). {advice}: what "
+                "arrived is kept, and the download continues from there."
             )
         delay = self.delays[self.failures]
         self.failures += 1
@@ -331,7 +341,7 @@ def _fetch_blob(
             _check_space(partial, remote.size)
             done = _get(remote, partial, hasher, progress, stop, timeout, attempt)
         except _Transient as exc:
-            attempt.failed(str(exc))
+            attempt.failed(str(exc), connection=exc.connection)
             continue
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -339,7 +349,7 @@ def _fetch_blob(
                 raise DownloadError(_no_space(partial, remote.size)) from exc
             raise
         if remote.size is not None and done != remote.size:
-            attempt.failed("the file arrived incomplete")
+            attempt.failed("the connection was lost")  # the answer ended before the file did
             continue
         expected = remote.sha256
         if expected is not None and hasher.hexdigest() != expected:
@@ -412,13 +422,13 @@ def _get(
         if have and status == 206:
             start = _range_start(response.headers.get("Content-Range"))
             if start != have:
-                raise _Transient("the server resumed at the wrong place")
+                raise _Transient("the server resumed at the wrong place", connection=False)
         elif status == 200:
             have = 0
         elif status == 416:
             have = 0  # the range is past the end: the file changed; start again
             partial.unlink(missing_ok=True)
-            raise _Transient("the file changed on the server")
+            raise _Transient("the file changed on the server", connection=False)
         else:
             raise _status_error(status, remote.url)
         with open(partial, "r+b" if have else "wb") as out:

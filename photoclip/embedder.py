@@ -92,15 +92,19 @@ class ModelNotHereError(ModelUnavailableError):
         self.kind = kind  # "offline", "cancelled" or "failed"
         self.done = done  # bytes kept for the next attempt
         repo = spec.hf_repo
+        what = f"The {spec.key} model ({spec.download_mb} MB, from Hugging Face {repo})"
+        use_file = f"--weights FILE (or {WEIGHTS_ENV}=FILE)"
         if kind == "offline":
-            head = f"isn't on this computer and can't be downloaded now: {why}."
+            super().__init__(
+                f"{what} isn't on this computer and can't be downloaded now: {why}. Photoclip "
+                f"looked in {where}. Connect to the internet and try again, or point photoclip "
+                f"at a weights file you have with {use_file}."
+            )
         else:
-            head = f"isn't on this computer and couldn't be downloaded. {why}"
-        super().__init__(
-            f"The {spec.key} model ({spec.download_mb} MB, from Hugging Face {repo}) {head} "
-            f"Photoclip looked in {where}. Connect to the internet and try again, or point "
-            f"photoclip at a weights file you have with --weights FILE (or {WEIGHTS_ENV}=FILE)."
-        )
+            super().__init__(
+                f"{what} isn't on this computer and couldn't be downloaded. {why} Or point "
+                f"photoclip at a weights file you have with {use_file}."
+            )
         size = f"{spec.download_mb:,} MB"
         if kind == "offline":
             self.app_message = (

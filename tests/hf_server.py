@@ -186,6 +186,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         )
         pause = faults.pause_after
         corrupt_at = served.size // 2 if state.take("corrupt") else None
+        if drop == 0:  # the connection drops before the first byte
+            self.connection.shutdown(2)
+            return
         began = time.monotonic()
         pos = start
         with open(served.path, "rb") as f:

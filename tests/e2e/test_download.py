@@ -89,6 +89,15 @@ def test_a_dropped_connection_resumes_with_a_range_request(hub, small_file, tmp_
     assert [g.status for g in gets] == [200, 206, 206]
     assert sum(g.sent for g in gets) == small_file.stat().st_size  # no byte sent twice
 
+    hub.faults.drop_after, hub.faults.drops = 0, 1000  # a connection that never holds
+    with pytest.raises(dl.DownloadError) as err:
+        fetch(hub, tmp_path / "other")
+    assert str(err.value) == (
+        f"The download from 127.0.0.1:{hub.server.server_port} failed: the connection was lost "
+        "(photoclip tried 4 times). Check the internet connection and try again: what arrived "
+        "is kept, and the download continues from there."
+    )
+
 
 def test_the_hubs_redirect_to_where_the_bytes_are_is_followed(hub, small_file, tmp_path):
     """As on huggingface.co: the file's HEAD answers 302 with X-Linked-Etag/-Size (its ETag is
@@ -154,8 +163,8 @@ def test_server_errors_are_retried_then_explained(hub, small_file, tmp_path):
         fetch(hub, tmp_path / "other")
     assert str(err.value) == (
         f"The download from 127.0.0.1:{hub.server.server_port} failed: the server had a "
-        "problem (HTTP 500). photoclip tried 3 times. Check the internet connection and try "
-        "again; what was downloaded is kept and the download continues from there."
+        "problem (HTTP 500) (photoclip tried 3 times). Try again later: what arrived is kept, "
+        "and the download continues from there."
     )
     assert len(hub.log) == 4 + 3  # bounded: a HEAD and two retries
 
@@ -215,8 +224,12 @@ def test_an_unreachable_server_is_offline_quickly(tmp_path):
     with FakeHub() as closed:
         url = closed.url  # nothing listens there once it has closed
     started = time.monotonic()
-    with pytest.raises(dl.Offline, match="refused the connection"):
+    with pytest.raises(dl.Offline) as err:
         dl.download(SMALL_REPO, WEIGHTS, tmp_path, server=url, **FAST)
+    host = url.removeprefix("http://")
+    assert str(err.value) == (
+        f"{host} can't be reached: the server refused the connection (photoclip tried 3 times)."
+    )
     assert time.monotonic() - started < 2
 
 
