@@ -108,7 +108,8 @@ def launch(
     instance = SingleInstance(instance_name or server_name(db_path))
     if instance.hand_off(folders):
         return None
-    instance.listen()
+    if not instance.listen() and instance.handed_off:
+        return None  # a live instance answered after all and took the folders
     early: list[list[str]] = []  # launches handed over while the library opens (a migration)
 
     def keep(handed: list[str]) -> None:

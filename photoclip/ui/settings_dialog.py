@@ -155,8 +155,8 @@ class SettingsDialog(QDialog):
         self.model_info = QLabel()
         self.model_info.setWordWrap(True)
         self.model_note = QLabel(
-            "Changing the model re-indexes your photos in the background; search keeps "
-            "working with what is done so far."
+            "Changing the model re-indexes your photos in the background; searches keep "
+            "using the current model until the new one has covered your library."
         )
         self.model_note.setWordWrap(True)
         self.library = QLineEdit(current.library)
