@@ -76,10 +76,15 @@ def test_churn_of_ten_percent_in_a_big_tree(tmp_path, reliability):
     old_leaf.rename(new_leaf)
     for i in sorted(in_leaf):
         moved[str(rel(i))] = str(new_leaf / f"p{i:06d}.jpg")
+
+    def other_folder(than: Path) -> Path:
+        """An existing folder (not the renamed one: ``order`` has none of its photos)."""
+        while (folder := root / folder_of(pick.choice(order))) == than:
+            pass
+        return folder
+
     for i in moves:
-        dest = root / folder_of(pick.choice(order)) / f"p{i:06d}.jpg"
-        if dest.parent == rel(i).parent:
-            dest = root / folder_of((i + 5 * PER_FOLDER) % FILES) / f"p{i:06d}.jpg"
+        dest = other_folder(rel(i).parent) / f"p{i:06d}.jpg"
         os.rename(rel(i), dest)
         moved[str(rel(i))] = str(dest)
     for i in renames:
@@ -93,7 +98,7 @@ def test_churn_of_ten_percent_in_a_big_tree(tmp_path, reliability):
         rel(i).write_bytes(tiny_jpeg(rng))
         os.utime(rel(i), ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))
     for i in new:
-        path = root / folder_of(pick.randrange(FILES)) / f"p{i:06d}.jpg"
+        path = other_folder(old_leaf) / f"p{i:06d}.jpg"
         path.write_bytes(tiny_jpeg(rng))
     case.injected += len(moved) + len(deletes) + len(edits) + len(new)
     tree = tree_state(root)
