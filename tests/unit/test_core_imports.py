@@ -24,6 +24,8 @@ CORE_MODULES = (
     "photoclip.config",
     "photoclip.fsinfo",
     "photoclip.recovery",
+    "photoclip.download",
+    "photoclip.throughput",
 )
 
 
