@@ -204,7 +204,6 @@ def check(
     reachable_rows = {p for p in by_path if not any(p.startswith(a) for a in away)}
     if complete:
         not_indexed = {p for p in on_disk if p not in by_path or by_path[p].status != "indexed"}
-        v.lost |= {p for p in not_indexed if p not in by_path}
         v.fail("photo files on disk that aren't indexed", not_indexed)
         v.fail("rows for files that aren't on disk", reachable_rows - on_disk)
 

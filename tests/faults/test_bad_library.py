@@ -12,6 +12,7 @@ import pytest
 
 from tools.shapes import write_library
 
+from .invariants import read_library
 from .system import MODEL, index, one_line_error, run_cli
 
 PHOTOS = 20
@@ -27,7 +28,7 @@ def indexed_library(tmp_path_factory):
     lib = base / "lib"
     index(lib, str(photos))
     assert not (lib / "library.db-wal").exists() or (lib / "library.db-wal").stat().st_size == 0
-    return lib, more
+    return lib, more, photos
 
 
 def _digest(path) -> str:
@@ -62,10 +63,11 @@ WORDS = {"garbage over the header": "damaged", "truncated": "damaged",
 @pytest.mark.parametrize("spoil", [_garbage_header, _truncated, _newer],
                          ids=["garbage-header", "truncated", "newer-version"])  # fmt: skip
 def test_unusable_library_is_refused_untouched(indexed_library, tmp_path, reliability, spoil):
-    pristine, more = indexed_library
+    pristine, more, photos = indexed_library
     lib = tmp_path / "lib"
     shutil.copytree(pristine, lib)
     db = lib / "library.db"
+    snap = read_library(db)
     what = spoil(db)
     case = reliability(f"Library file {what}")
     digest = _digest(db)
@@ -77,17 +79,19 @@ def test_unusable_library_is_refused_untouched(indexed_library, tmp_path, reliab
         assert str(db) in line or str(lib) in line, f"the error doesn't name the library: {line}"
         assert WORDS[what] in line, f"`photoclip {args[0]}` on a library {what}: {line}"
         assert _digest(db) == digest, f"`photoclip {' '.join(args)}` changed the library file"
-    assert db.is_file()
+    if spoil is _newer:  # still a readable SQLite file: everything in it is intact
+        case.check(db, [photos], before=snap, complete=True).assert_ok("after the refusals")
 
 
 def test_read_only_library_folder_is_refused_untouched(
     indexed_library, tmp_path, mounts, reliability
 ):
     case = reliability("Library folder read-only (read-only bind mount)")
-    pristine, more = indexed_library
+    pristine, more, photos = indexed_library
     lib = tmp_path / "lib"
     shutil.copytree(pristine, lib)
     db = lib / "library.db"
+    snap = read_library(db)
     digest = _digest(db)
     mounts.bind_read_only(lib, lib)
     proc = run_cli(lib, "index", str(more), *MODEL)
@@ -95,3 +99,5 @@ def test_read_only_library_folder_is_refused_untouched(
     line = one_line_error(proc)
     assert "read-only" in line or "writable" in line, line
     assert _digest(db) == digest
+    mounts.umount(lib)
+    case.check(db, [photos], before=snap, complete=True).assert_ok("after the refusal")

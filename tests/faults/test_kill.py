@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 
 from tools.shapes import write_library
 
@@ -30,9 +31,13 @@ def test_kill_9_at_random_moments_then_a_clean_resume(tmp_path, reliability):
     rng = random.Random(20261129)
     before = None
     moments = []
+    # Seconds from launch to the first batch committed, as measured at the last mid-batch
+    # kill: the start-up and model-load kills land before it on any machine, fast or slow.
+    to_first_batch = 3.0
     for kill in range(1, KILLS + 1):
         done = count_rows(db, "SELECT COUNT(*) FROM vectors")
         moment = rng.choice(["start-up", "start-up", "model load", "batch", "batch", "batch"])
+        launched = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "photoclip", "index", str(photos), *MODEL,
              "--batch-size", str(BATCH)],
@@ -40,10 +45,17 @@ def test_kill_9_at_random_moments_then_a_clean_resume(tmp_path, reliability):
         )  # fmt: skip
         try:
             if moment == "start-up":  # interpreter start, library open, scan
-                _sleep(proc, rng.uniform(0.05, 1.2))
+                _sleep(proc, rng.uniform(0.02, 0.35) * to_first_batch)
             elif moment == "model load":  # importing torch and open_clip, loading weights
-                _sleep(proc, rng.uniform(1.2, 3.5))
+                _sleep(proc, rng.uniform(0.35, 0.9) * to_first_batch)
             else:  # between or inside the commits of the batches
+                wait_for(
+                    f"kill {kill}: a first batch",
+                    lambda d=done: count_rows(db, "SELECT COUNT(*) FROM vectors") > d,
+                    300,
+                    alive=proc,
+                )
+                to_first_batch = time.monotonic() - launched
                 target = min(done + BATCH * rng.randint(1, 4), PHOTOS - BATCH)
                 wait_for(
                     f"kill {kill}: {target} vectors",
@@ -57,7 +69,8 @@ def test_kill_9_at_random_moments_then_a_clean_resume(tmp_path, reliability):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         case.injected += 1
-        moments.append(f"{moment} ({count_rows(db, 'SELECT COUNT(*) FROM vectors')} vectors)")
+        vectors = count_rows(db, "SELECT COUNT(*) FROM vectors")
+        moments.append(f"{moment} after {time.monotonic() - launched:.2f} s ({vectors} vectors)")
         print(f"kill {kill}: {moments[-1]}")
         verdict = case.check(db, [photos], before=before, tree=tree)
         verdict.assert_ok(f"after kill {kill} at {moment}")
