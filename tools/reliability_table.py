@@ -19,12 +19,22 @@ DEFAULT_JSON = REPO / ".cache" / "reliability.json"
 BEGIN, END = "<!-- reliability-table -->", "<!-- /reliability-table -->"
 
 
+# The order: crashes, writers, drives, disk errors, space, the library file, scale.
+ORDER = ("test_kill", "test_writers", "test_unplugged", "test_faultfs", "test_file_times",
+         "test_disk_full", "test_bad_library", "test_churn")  # fmt: skip
+
+
+def _rank(case: dict) -> int:
+    module = case["test"].split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return ORDER.index(module) if module in ORDER else len(ORDER)
+
+
 def table(report: dict) -> str:
     rows = [
         "| fault | injected | photos lost | rows duplicated | command |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
-    for case in report["cases"]:
+    for case in sorted(report["cases"], key=_rank):
         fault = case["fault"]
         if case["outcome"] == "failed":
             fault += " **(test failed)**"

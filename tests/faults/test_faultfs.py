@@ -82,8 +82,8 @@ def mirror(mounts, indexed_mirror, tmp_path) -> Mirror:
     ids=["subfolder-EIO", "subfolder-EACCES", "library-folder-EIO"],
 )
 def test_a_folder_that_cannot_be_listed_keeps_its_photos(mirror, reliability, folder, error):
-    where = f"a subfolder ({error})" if folder else f"the library folder itself ({error})"
-    case = reliability(f"Listing {where} fails (readdir {error}, faultfs)")
+    where = "A subfolder" if folder else "The library folder itself"
+    case = reliability(f"{where} can't be listed (readdir {error}, faultfs)")
     inside = mirror.rel_photos(folder)
     assert inside, f"no photos under {folder!r} to lose"
     tree = tree_state(mirror.mnt)
