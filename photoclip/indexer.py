@@ -5,13 +5,15 @@ Reports through plain callbacks and stops on a ``threading.Event``; it never pri
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -426,32 +428,15 @@ class Indexer:
         written: list[int] = []
         with self.store.transaction() as conn:
             for p, row, vector_bytes in rows:
-                folder_id = self.store.live_folder_id(conn, p.job.folder_id, row["path"])
-                if folder_id is None:
-                    continue  # its folder was removed from the library meanwhile
-                row["folder_id"] = folder_id
-                before = conn.execute(
-                    "SELECT id, size, mtime_ns FROM photos WHERE path = ?", (row["path"],)
-                ).fetchone()
-                if before is not None and tuple(before[1:]) != (row["size"], row["mtime_ns"]):
-                    # New content, read and embedded: other models' vectors describe a
-                    # picture that is no longer on disk; they are made again when needed.
-                    conn.execute(
-                        "DELETE FROM vectors WHERE photo_id = ? AND model_id != ?",
-                        (before[0], model_id),
-                    )
-                pid = self.store.upsert_photo(conn, row)
-                assert p.photo is not None
-                conn.execute(
-                    "INSERT OR REPLACE INTO thumbnails (photo_id, jpeg, width, height) "
-                    "VALUES (?, ?, ?, ?)",
-                    (pid, p.photo.thumbnail, p.photo.thumb_width, p.photo.thumb_height),
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
-                    (pid, model_id, vector_bytes),
-                )
-                written.append(pid)
+                try:
+                    with _savepoint(conn):
+                        pid = self._write_photo(conn, p, row, vector_bytes, model_id)
+                except _ROW_ERRORS as exc:  # this photo's values, not the library: go on
+                    log.exception("Unexpected error writing %s", row["path"])
+                    p.error, p.transient = _unexpected(exc), True
+                    continue
+                if pid is not None:
+                    written.append(pid)
             for p in batch:
                 if p.error is None:
                     continue
@@ -491,6 +476,41 @@ class Indexer:
         report.indexed += len(written)
         if on_batch is not None and written:
             on_batch(written)
+
+    def _write_photo(
+        self,
+        conn: sqlite3.Connection,
+        p: _Prepared,
+        row: dict[str, Any],
+        vector_bytes: bytes,
+        model_id: int,
+    ) -> int | None:
+        """One indexed photo's row, thumbnail and vector; None when its folder was removed
+        from the library meanwhile."""
+        folder_id = self.store.live_folder_id(conn, p.job.folder_id, row["path"])
+        if folder_id is None:
+            return None
+        row["folder_id"] = folder_id
+        before = conn.execute(
+            "SELECT id, size, mtime_ns FROM photos WHERE path = ?", (row["path"],)
+        ).fetchone()
+        if before is not None and tuple(before[1:]) != (row["size"], row["mtime_ns"]):
+            # New content, read and embedded: other models' vectors describe a picture that
+            # is no longer on disk; they are made again when needed.
+            conn.execute(
+                "DELETE FROM vectors WHERE photo_id = ? AND model_id != ?", (before[0], model_id)
+            )
+        pid = self.store.upsert_photo(conn, row)
+        assert p.photo is not None
+        conn.execute(
+            "INSERT OR REPLACE INTO thumbnails (photo_id, jpeg, width, height) VALUES (?, ?, ?, ?)",
+            (pid, p.photo.thumbnail, p.photo.thumb_width, p.photo.thumb_height),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
+            (pid, model_id, vector_bytes),
+        )
+        return pid
 
     @staticmethod
     def _photo_row(p: _Prepared, now: float) -> dict[str, Any]:
@@ -566,6 +586,25 @@ def _missing_reason(
             "in the library until the drive that holds them is back."
         )
     return None
+
+
+# What one photo's values can make SQLite refuse (a number too big for it, say), as opposed
+# to what the library can (disk full, read-only), which stops the run with its own sentence.
+_ROW_ERRORS = (OverflowError, ValueError, TypeError, sqlite3.IntegrityError,
+               sqlite3.InterfaceError)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """All of one photo's writes or none, inside the batch's transaction."""
+    conn.execute("SAVEPOINT photo")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO photo")
+        conn.execute("RELEASE photo")
+        raise
+    conn.execute("RELEASE photo")
 
 
 def _gone_from_disk(path: str) -> bool:

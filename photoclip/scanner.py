@@ -159,7 +159,10 @@ def walk(
                 if file_key in seen_files:
                     continue
                 seen_files.add(file_key)
-            yield FileEntry(entry.path, st.st_size, st.st_mtime_ns)
+            # A time past what 64 bits of nanoseconds hold (year 2262; a broken clock or
+            # copy tool) is kept at that limit: the same file always reads the same.
+            mtime_ns = min(max(st.st_mtime_ns, -(2**63)), 2**63 - 1)
+            yield FileEntry(entry.path, st.st_size, mtime_ns)
         stack.extend(reversed(subfolders))
 
 

@@ -289,7 +289,8 @@ def test_options_before_the_command_run_the_command(tmp_path, small_shapes_dir):
     lib = tmp_path / "lib"
     photoclip(lib, "--model", "tiny-shapes", "index", str(small_shapes_dir))
     done = photoclip(lib, "--model", "tiny-shapes", "search", "a red circle", "-n", "3")
-    assert len(done.stdout.splitlines()) == 3
+    hits = [line for line in done.stdout.splitlines() if line[:1].isdigit()]
+    assert len(hits) == 3 and all(str(small_shapes_dir) in line for line in hits)
     assert "strong match" in done.stderr
     folders = photoclip(lib, "folders").stdout
     assert folders.splitlines() == [f"{small_shapes_dir}  (40 photos)"]
