@@ -26,6 +26,8 @@ COMMANDS = (
     "rebuild", "install-desktop", "uninstall-desktop",
 )  # fmt: skip
 MODEL_SETTING = "model"
+# The model a switch in the app is heading for, until its vectors cover the library.
+PENDING_MODEL_SETTING = "pending_model"
 
 
 def _date(text: str) -> str:
@@ -331,7 +333,8 @@ def _print_result(args: argparse.Namespace, query: str, result: Any, seconds: fl
             "query": query,
             "total": result.total,
             "strong_count": result.strong_count,
-            "threshold": round(result.threshold, 6),
+            # null when no photo is a match (JSON has no infinity)
+            "threshold": round(t, 6) if (t := result.threshold) < float("inf") else None,
             "offset": result.offset,
             "results": [
                 {"path": h.path, "score": round(h.score, 6), "strong": h.strong,
@@ -348,12 +351,20 @@ def _print_result(args: argparse.Namespace, query: str, result: Any, seconds: fl
             shown_split = True
         print(f"{hit.score:.3f}  {hit.path}")
     last = result.offset + len(result.hits)
-    print(
-        f"{result.strong_count} strong match{'es' if result.strong_count != 1 else ''} "
-        f"(score ≥ {result.threshold:.3f}) among {result.total} photos; showing "
-        f"{result.offset + 1 if result.hits else 0}–{last} in {seconds * 1000:.0f} ms.",
-        file=sys.stderr,
-    )
+    first, ms = result.offset + 1 if result.hits else 0, f"{seconds * 1000:.0f} ms"
+    if result.strong_count:
+        s = "es" if result.strong_count != 1 else ""
+        print(f"{result.strong_count} strong match{s} (score ≥ {result.threshold:.3f}) "
+              f"among {result.total} photos; showing {first}–{last} in {ms}.",
+              file=sys.stderr)  # fmt: skip
+    elif result.hits:
+        print(f"No good matches — showing the closest photos, {first}–{last} of "
+              f"{result.total}, in {ms}.", file=sys.stderr)  # fmt: skip
+    elif result.total:
+        print(f"No photos on this page: {result.total} photos ranked, in {ms}.", file=sys.stderr)
+    else:
+        print(f"No photos to search (none indexed, or none left by the filters), in {ms}.",
+              file=sys.stderr)  # fmt: skip
     if last < result.total:
         print(f"More: --page {args.page + 1}", file=sys.stderr)
 
@@ -377,6 +388,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         "schema_version": store.schema_version,
         **counts,
     }
+    pending = store.get_setting(PENDING_MODEL_SETTING)
+    if pending and pending != model.value:
+        info["switching_to"] = pending  # the app is re-embedding the library with it
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -411,7 +425,10 @@ def cmd_folders(args: argparse.Namespace) -> int:
     if not folders:
         print("No folders yet. Add one with: photoclip index ~/Pictures")
     for f in folders:
-        extra = f", {f.problem_count} problems" if f.problem_count else ""
+        plural = "s" if f.problem_count != 1 else ""
+        extra = f", {f.problem_count} problem{plural}" if f.problem_count else ""
+        if f.missing:
+            extra += "; missing (unplugged or unreadable), its photos are kept"
         print(f"{f.path}  ({f.photo_count} photos{extra})")
     return 0
 

@@ -7,15 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..cli import MODEL_SETTING
+from ..cli import MODEL_SETTING, PENDING_MODEL_SETTING
 
 if TYPE_CHECKING:
     from ..models import ModelIdentity
     from ..store import Store
-
-# The model a switch is heading for, until its vectors cover the library.
-PENDING_MODEL_SETTING = "pending_model"
-
 
 @dataclass(frozen=True)
 class Coverage:
@@ -28,8 +24,8 @@ class Coverage:
 
 
 def coverage(store: Store, identity: ModelIdentity) -> Coverage:
-    # Vectors exist only for indexed photos (a photo that fails loses its vectors), so the
-    # new model's vector count is how many of them it has done.
+    # vector_count counts indexed photos' vectors only (a photo that turned unreadable keeps
+    # its vectors but isn't searchable), so it is how many of them the new model has done.
     return Coverage(store.vector_count(store.model_id(identity)), store.count_photos())
 
 

@@ -374,3 +374,18 @@ def test_a_photo_that_turns_unreadable_keeps_other_models_vectors(tmp_path, inde
     assert store.photo(pid)["status"] == "indexed"
     assert store.vector_for_photo(pid, a) is None  # it described the old picture
     assert Indexer(store, indexer_a.embedder).run().indexed == 1  # made again for A
+
+
+def test_the_cli_says_which_folder_is_missing_and_keeps_it(tmp_path, small_shapes_dir):
+    lib = tmp_path / "lib"
+    photoclip(lib, "index", str(small_shapes_dir), "--model", "tiny-shapes")
+    small_shapes_dir.rename(tmp_path / "unplugged")
+    small_shapes_dir.mkdir()
+    done = photoclip(lib, "index", "--model", "tiny-shapes")
+    assert "0 removed" in done.stdout and "40 kept" in done.stdout
+    assert f"Missing: {small_shapes_dir}" in done.stderr
+    listed = photoclip(lib, "folders").stdout
+    assert listed.strip() == f"{small_shapes_dir}  (40 photos, 1 problem; missing " + (
+        "(unplugged or unreadable), its photos are kept)"
+    )
+    assert "unplugged" in photoclip(lib, "problems").stdout
