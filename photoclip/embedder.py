@@ -301,12 +301,15 @@ class Embedder:
             with self._lock, torch.inference_mode(), self._autocast():
                 feats = self.model.encode_text(tokens.to(self.device))
             vecs = _normalise(feats.float().cpu().numpy())
-            for text, vec in zip(missing, vecs, strict=True):
+            fresh = dict(zip(missing, vecs, strict=True))
+            for text, vec in fresh.items():
                 self._text_cache[text] = vec
                 self._text_cache.move_to_end(text)
             while len(self._text_cache) > 256:
                 self._text_cache.popitem(last=False)
-            out = [self._text_cache.get(t) for t in texts]
+            # From what was found and what was made, not from the cache again: a batch bigger
+            # than the cache (or than its room) evicts some of its own texts.
+            out = [fresh[t] if v is None else v for t, v in zip(texts, out, strict=True)]
         return np.stack([v for v in out if v is not None]).astype(np.float32)
 
 
