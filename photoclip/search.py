@@ -9,12 +9,14 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .calibration import CANDIDATES, NEUTRAL_CAPTIONS, NeutralBank, about_library, rephrase
 from .embedder import AnyEmbedder
 from .errors import QueryError, StoreError
 from .imaging import PhotoError, decode_photo
@@ -24,10 +26,11 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 # Strong matches: outliers above the library's typical score for the query (modified z-score
-# of Iglewicz & Hoaglin >= 3.5), or within half a bulk standard deviation of the best photo.
-# See strong_threshold(); measured on the tiny model in tests/e2e/test_retrieval.py.
+# of Iglewicz & Hoaglin >= 3.5), or within NEAR_TOP_Z bulk standard deviations of the best
+# photo; and only for a query that is about something in the library at all (calibration.py).
+# See strong_threshold(); tuned and measured in bench/bench_strong.py.
 STRONG_Z = 3.5
-NEAR_TOP_Z = 0.5
+NEAR_TOP_Z = 0.4
 _MAD_TO_SIGMA = 1.4826
 
 
@@ -140,7 +143,7 @@ class SearchResult:
     hits: list[Hit]
     total: int  # photos ranked (after filters)
     strong_count: int  # how many of all ranked photos are strong matches
-    threshold: float  # the score a strong match needs, for this query and library
+    threshold: float  # the score a strong match needs here; inf when none is a match
     offset: int = 0
     terms: list[Term] = field(default_factory=list)
 
@@ -228,21 +231,44 @@ class Searcher:
         self.embedder = embedder
         self.model_id = store.model_id(embedder.identity)
         self.index = VectorIndex(store, self.model_id, embedder.identity.dim)
+        self._bank: NeutralBank | None = None
+        self._bank_vectors: np.ndarray | None = None
+        self._bank_lock = threading.Lock()
+        # query vector -> the same query worded as a photo caption (calibration.rephrase), so
+        # that rank() of a vector made by query_vector() can check both wordings
+        self._rephrased: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._rephrased_lock = threading.Lock()
 
     # -- query vectors ---------------------------------------------------------------------
 
     def query_vector(self, query: str | Sequence[Term]) -> np.ndarray:
         terms = parse_query(query) if isinstance(query, str) else list(query)
-        total = np.zeros(self.embedder.identity.dim, np.float32)
         texts = [t.text for t in terms if t.text is not None]
-        text_vecs = self._text_vectors(texts) if texts else {}
-        for t in terms:
-            vec = text_vecs[t.text] if t.text is not None else self._image_vector(str(t.image))
-            total += t.weight * vec
-        norm = float(np.linalg.norm(total))
-        if norm < 1e-6:
+        reworded = {text: rephrase(text) for text in texts}
+        text_vecs = self._text_vectors(texts + list(reworded.values())) if texts else {}
+        images = {t.image: self._image_vector(t.image) for t in terms if t.image is not None}
+
+        def combine(text_vector: Callable[[str], np.ndarray]) -> np.ndarray | None:
+            total = np.zeros(self.embedder.identity.dim, np.float32)
+            for t in terms:
+                total += t.weight * (
+                    text_vector(t.text) if t.text is not None else images[str(t.image)]
+                )
+            norm = float(np.linalg.norm(total))
+            return None if norm < 1e-6 else total / norm
+
+        vector = combine(lambda text: text_vecs[text])
+        if vector is None:
             raise QueryError("The parts of this search cancel each other out.")
-        return total / norm
+        self._neutral_vectors(embed=True)  # here, so that rank() never runs the model
+        if texts:
+            as_caption = combine(lambda text: text_vecs[reworded[text]])
+            if as_caption is not None:
+                with self._rephrased_lock:
+                    self._rephrased[vector.tobytes()] = as_caption
+                    while len(self._rephrased) > 64:
+                        self._rephrased.popitem(last=False)
+        return vector
 
     def _text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Phrases searched for before come from the store (no model needed); new ones are
@@ -313,22 +339,28 @@ class Searcher:
     ) -> SearchResult:
         self.index.refresh()
         ids, mat = self.index.snapshot()
+        library = mat
+        qvec = qvec.astype(np.float32)
+        scores = mat @ qvec
         if filters is not None and filters.active:
             allowed = self.store.filtered_photo_ids(
                 filters.folder_id, filters.date_from, filters.date_to, filters.formats
             )
             keep = np.isin(ids, allowed)
-            ids, mat = ids[keep], mat[keep]
+            ids, mat, scores = ids[keep], mat[keep], scores[keep]
         if len(exclude):
             keep = ~np.isin(ids, np.asarray(exclude, np.int64))
-            ids, mat = ids[keep], mat[keep]
+            ids, mat, scores = ids[keep], mat[keep], scores[keep]
         n = len(ids)
         if n == 0:
             return SearchResult([], 0, 0, float("inf"), offset)
-        scores = mat @ qvec.astype(np.float32)
         threshold = strong_threshold(scores)
         strong = scores >= threshold
         strong_count = int(strong.sum())
+        if strong_count and not self.about(
+            qvec, mat[top_k(scores, min(strong_count, CANDIDATES))], library
+        ):
+            threshold, strong[:], strong_count = float("inf"), False, 0
         end = min(n, offset + limit)
         if offset >= n:
             order = np.zeros(0, np.int64)
@@ -344,6 +376,45 @@ class Searcher:
             if int(ids[i]) in rows
         ]  # fmt: skip
         return SearchResult(hits, n, strong_count, float(threshold), offset)
+
+    def about(self, qvec: np.ndarray, best_photos: np.ndarray, library: np.ndarray) -> bool:
+        """Whether the query is about one of its best photos (calibration.about_library), in
+        every wording query_vector() made of it. Without the neutral captions' vectors (a
+        vector ranked before any query_vector() call, in a library that doesn't remember
+        them) that can't be told, and nothing is called a match."""
+        bank = self.neutral_bank(library)
+        return bank is not None and about_library(self.phrasings(qvec), best_photos, bank)
+
+    def phrasings(self, qvec: np.ndarray) -> list[np.ndarray]:
+        """The query vector, and the same query worded as a photo caption when query_vector()
+        made it from words."""
+        with self._rephrased_lock:
+            as_caption = self._rephrased.get(qvec.astype(np.float32).tobytes())
+        return [qvec] if as_caption is None else [qvec, as_caption]
+
+    def neutral_bank(self, library: np.ndarray) -> NeutralBank | None:
+        """The neutral captions measured on this library (re-measured when it has changed
+        size); None if their vectors aren't to be had without the model."""
+        vectors = self._neutral_vectors(embed=False)
+        if vectors is None:
+            return None
+        with self._bank_lock:
+            if self._bank is None or self._bank.stale(len(library)):
+                self._bank = NeutralBank.measure(vectors, library)
+            return self._bank
+
+    def _neutral_vectors(self, embed: bool) -> np.ndarray | None:
+        """The neutral captions' vectors: remembered in the library like any search phrase, else
+        (``embed``) embedded by this model, once per library and model."""
+        with self._bank_lock:
+            if self._bank_vectors is None:
+                captions = list(NEUTRAL_CAPTIONS)
+                known = self.store.text_vectors(self.model_id, captions)
+                if len(known) < len(captions) and embed:
+                    known = self._text_vectors(captions)
+                if len(known) == len(captions):
+                    self._bank_vectors = np.stack([known[c] for c in captions])
+            return self._bank_vectors
 
     def _date_order(self, ids: np.ndarray, scores: np.ndarray, strong: np.ndarray) -> np.ndarray:
         """Strong matches newest first, then everything else by score."""
@@ -373,7 +444,7 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-scores[part], kind="stable")][:k]
 
 
-def strong_threshold(scores: np.ndarray) -> float:
+def strong_threshold(scores: np.ndarray, near_top: float = NEAR_TOP_Z) -> float:
     """The score a photo needs to count as a strong match for this query in this library.
 
     CLIP similarities have no absolute scale (they shift with the model, the wording and the
@@ -381,9 +452,11 @@ def strong_threshold(scores: np.ndarray) -> float:
     photos form the bulk of the distribution, measured robustly (median and MAD, which a few
     matches barely move), and scores are read in that bulk's standard deviations (modified
     z-scores). A photo is strong when it is an outlier by the usual rule, z >= ``STRONG_Z``;
-    or, when even the best photo isn't that far out, when it scores within ``NEAR_TOP_Z`` of
-    the best. So the strong block is never empty, and in a library of near-misses (same
-    colour, wrong shape) it holds the photos that match as well as the best one does."""
+    or, when even the best photo isn't that far out, when it scores within ``near_top`` of
+    the best. So this block is never empty, and in a library of near-misses (same colour,
+    wrong shape) it holds the photos that match as well as the best one does. Outliers exist
+    for any query, gibberish included: Searcher.rank() keeps them strong only when the query
+    is about one of them (calibration.about_library)."""
     if len(scores) < 3:
         return float(scores.min()) if len(scores) else float("inf")
     med = float(np.median(scores))
@@ -393,4 +466,4 @@ def strong_threshold(scores: np.ndarray) -> float:
         above = scores[scores > med]
         return float(above.min()) if above.size else top
     z_top = (top - med) / mad
-    return med + min(STRONG_Z, z_top - NEAR_TOP_Z) * mad
+    return med + min(STRONG_Z, z_top - near_top) * mad

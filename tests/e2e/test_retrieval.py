@@ -82,24 +82,28 @@ def test_zero_shot_colour_and_shape(indexed, tiny_embedder, shapes_manifest):
 
 
 def test_strong_matches_are_the_right_ones(indexed, tiny_embedder, shapes_manifest):
-    """The relevance split marks mostly true matches as strong, and finds nearly all."""
+    """The relevance split marks true matches as strong and finds nearly all of them; strong
+    matches lead the ranking. (Queries about nothing here: tests/e2e/test_strong_matches.py.)"""
     store, _ = indexed
     searcher = Searcher(store, tiny_embedder)
     precisions, recalls = [], []
     for query, relevant in colour_shape_queries(shapes_manifest):
         result = searcher.search(query, limit=240)
         strong = [h.path for h in result.hits if h.strong]
-        assert result.strong_count == len(strong) > 0
+        assert result.strong_count == len(strong)
         assert all(h.strong for h in result.hits[: result.strong_count])
         assert all(h.score >= result.threshold for h in result.hits[: result.strong_count])
         found = sum(p in relevant for p in strong)
-        precisions.append(found / len(strong))
+        if strong:
+            precisions.append(found / len(strong))
         recalls.append(found / len(relevant))
     precision, recall = statistics.mean(precisions), statistics.mean(recalls)
+    with_strong = len(precisions) / len(recalls)
     print(f"\nstrong matches over {len(recalls)} queries: precision {precision:.3f}, "
-          f"recall {recall:.3f}")  # fmt: skip
-    assert precision >= 0.75
-    assert recall >= 0.90
+          f"recall {recall:.3f}, queries with a strong match {with_strong:.2f}")  # fmt: skip
+    assert precision >= 0.88  # 0.905 measured
+    assert recall >= 0.90  # 0.938
+    assert with_strong >= 0.90  # 31 of 32
 
 
 def test_similar_and_image_query_agree(indexed, tiny_embedder, shapes_manifest):
