@@ -93,7 +93,7 @@ class SearchController(QObject):
             return "No photos to search yet"
         strong = self.model.strong_count
         if strong == 0:
-            return f"No strong matches · {fmt.count(total, 'photo')}, closest first"
+            return f"No good matches — showing the closest photos · {fmt.count(total, 'photo')}"
         strong_text = fmt.count(strong, "strong match", "strong matches")
         return f"{strong_text} · {fmt.count(total, 'photo')}"
 
