@@ -180,7 +180,11 @@ def tune(embedder) -> None:
     path_of = np.array([paths[int(i)] for i in ids])
     real = list(real_queries(manifest))
     texts = [q for q, _ in real] + list(TUNE_OFF_TOPIC)
-    phrasings = {q: searcher.phrasings(searcher.query_vector(q)) for q in texts}
+    phrasings = {}
+    for q in texts:
+        found = searcher.phrasings(searcher.query_vector(q))
+        assert found is not None
+        phrasings[q] = found
     bank = searcher.neutral_bank(mat)
     assert bank is not None
     results = []

@@ -18,7 +18,7 @@ import numpy as np
 
 from .calibration import CANDIDATES, NEUTRAL_CAPTIONS, NeutralBank, about_library, rephrase
 from .embedder import AnyEmbedder
-from .errors import QueryError, StoreError
+from .errors import ModelUnavailableError, QueryError, StoreError
 from .imaging import PhotoError, decode_photo
 from .scanner import is_photo_name
 from .store import Store
@@ -235,8 +235,9 @@ class Searcher:
         self._bank_vectors: np.ndarray | None = None
         self._bank_lock = threading.Lock()
         # query vector -> the same query worded as a photo caption (calibration.rephrase), so
-        # that rank() of a vector made by query_vector() can check both wordings
-        self._rephrased: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        # that rank() of a vector made by query_vector() can check both wordings; None when
+        # the wording couldn't be embedded
+        self._rephrased: OrderedDict[bytes, np.ndarray | None] = OrderedDict()
         self._rephrased_lock = threading.Lock()
 
     # -- query vectors ---------------------------------------------------------------------
@@ -244,8 +245,7 @@ class Searcher:
     def query_vector(self, query: str | Sequence[Term]) -> np.ndarray:
         terms = parse_query(query) if isinstance(query, str) else list(query)
         texts = [t.text for t in terms if t.text is not None]
-        reworded = {text: rephrase(text) for text in texts}
-        text_vecs = self._text_vectors(texts + list(reworded.values())) if texts else {}
+        text_vecs = self._text_vectors(texts) if texts else {}
         images = {t.image: self._image_vector(t.image) for t in terms if t.image is not None}
 
         def combine(text_vector: Callable[[str], np.ndarray]) -> np.ndarray | None:
@@ -260,14 +260,23 @@ class Searcher:
         vector = combine(lambda text: text_vecs[text])
         if vector is None:
             raise QueryError("The parts of this search cancel each other out.")
-        self._neutral_vectors(embed=True)  # here, so that rank() never runs the model
+        # What tells a match (rank()) needs the model too, here rather than in rank(); without
+        # the model (a phrase remembered by an older photoclip, the model gone) the search
+        # still runs, and then calls nothing a strong match.
+        as_caption = None
+        try:
+            self._neutral_vectors(embed=True)
+            if texts:
+                reworded = {text: rephrase(text) for text in texts}
+                reworded_vecs = self._text_vectors(list(reworded.values()))
+                as_caption = combine(lambda text: reworded_vecs[reworded[text]])
+        except ModelUnavailableError as exc:
+            log.info("Strong matches can't be told without the model: %s", exc)
         if texts:
-            as_caption = combine(lambda text: text_vecs[reworded[text]])
-            if as_caption is not None:
-                with self._rephrased_lock:
-                    self._rephrased[vector.tobytes()] = as_caption
-                    while len(self._rephrased) > 64:
-                        self._rephrased.popitem(last=False)
+            with self._rephrased_lock:
+                self._rephrased[vector.tobytes()] = as_caption
+                while len(self._rephrased) > 64:
+                    self._rephrased.popitem(last=False)
         return vector
 
     def _text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
@@ -382,15 +391,22 @@ class Searcher:
         every wording query_vector() made of it. Without the neutral captions' vectors (a
         vector ranked before any query_vector() call, in a library that doesn't remember
         them) that can't be told, and nothing is called a match."""
-        bank = self.neutral_bank(library)
-        return bank is not None and about_library(self.phrasings(qvec), best_photos, bank)
+        bank, phrasings = self.neutral_bank(library), self.phrasings(qvec)
+        return (
+            bank is not None
+            and phrasings is not None
+            and about_library(phrasings, best_photos, bank)
+        )
 
-    def phrasings(self, qvec: np.ndarray) -> list[np.ndarray]:
+    def phrasings(self, qvec: np.ndarray) -> list[np.ndarray] | None:
         """The query vector, and the same query worded as a photo caption when query_vector()
-        made it from words."""
+        made it from words; None when that wording couldn't be had (no model)."""
+        key = qvec.astype(np.float32).tobytes()
         with self._rephrased_lock:
-            as_caption = self._rephrased.get(qvec.astype(np.float32).tobytes())
-        return [qvec] if as_caption is None else [qvec, as_caption]
+            if key not in self._rephrased:
+                return [qvec]  # an image's vector, or one made elsewhere
+            as_caption = self._rephrased[key]
+        return None if as_caption is None else [qvec, as_caption]
 
     def neutral_bank(self, library: np.ndarray) -> NeutralBank | None:
         """The neutral captions measured on this library (re-measured when it has changed

@@ -106,6 +106,37 @@ def test_neutral_captions_are_embedded_once_and_remembered(searcher, tiny_embedd
     assert [(h.path, h.strong) for h in later.hits] == [(h.path, h.strong) for h in first.hits]
 
 
+def test_without_the_model_a_remembered_phrase_still_searches(
+    tiny_embedder, small_shapes_dir, tmp_path
+):
+    """A phrase remembered by an older photoclip (no caption wording, no neutral captions in
+    the library) and a model that can't load: the photos are still ranked, and nothing is
+    called a match, since that can't be told."""
+    from photoclip.embedder import DeferredEmbedder
+    from photoclip.errors import ModelUnavailableError
+
+    store = Store(tmp_path / "library.db")
+    try:
+        Indexer(store, tiny_embedder).run([str(small_shapes_dir)], add=True)
+        query = "a black triangle"
+        model_id = store.model_id(tiny_embedder.identity)
+        store.remember_text_vectors(model_id, {query: tiny_embedder.encode_text([query])[0]})
+
+        def unavailable():
+            raise ModelUnavailableError("no model here")
+
+        spec, identity, size = tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size
+        offline = Searcher(store, DeferredEmbedder(spec, identity, size, unavailable))
+        result = offline.search(query, limit=40)
+
+        assert result.total == len(result.hits) == 40
+        assert result.strong_count == 0 and not any(h.strong for h in result.hits)
+        online = Searcher(store, tiny_embedder).search(query, limit=40)
+        assert [h.path for h in online.hits] == [h.path for h in result.hits]
+    finally:
+        store.close()
+
+
 def test_look_alikes_of_a_photo_stay_strong(searcher, shapes_manifest):
     probes = list(shapes_manifest)[:12]
     same_colour, strong = 0, 0
