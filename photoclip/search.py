@@ -245,7 +245,11 @@ class Searcher:
     def query_vector(self, query: str | Sequence[Term]) -> np.ndarray:
         terms = parse_query(query) if isinstance(query, str) else list(query)
         texts = [t.text for t in terms if t.text is not None]
-        text_vecs = self._text_vectors(texts) if texts else {}
+        reworded = {text: rephrase(text) for text in texts}
+        try:  # both wordings in one call to the model
+            text_vecs = self._text_vectors(texts + list(reworded.values())) if texts else {}
+        except ModelUnavailableError:
+            text_vecs = self._text_vectors(texts)  # perhaps remembered; else the error stands
         images = {t.image: self._image_vector(t.image) for t in terms if t.image is not None}
 
         def combine(text_vector: Callable[[str], np.ndarray]) -> np.ndarray | None:
@@ -264,12 +268,10 @@ class Searcher:
         # the model (a phrase remembered by an older photoclip, the model gone) the search
         # still runs, and then calls nothing a strong match.
         as_caption = None
+        if all(w in text_vecs for w in reworded.values()):
+            as_caption = combine(lambda text: text_vecs[reworded[text]])
         try:
             self._neutral_vectors(embed=True)
-            if texts:
-                reworded = {text: rephrase(text) for text in texts}
-                reworded_vecs = self._text_vectors(list(reworded.values()))
-                as_caption = combine(lambda text: reworded_vecs[reworded[text]])
         except ModelUnavailableError as exc:
             log.info("Strong matches can't be told without the model: %s", exc)
         if texts:
