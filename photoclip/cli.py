@@ -220,6 +220,7 @@ def model_for(args: argparse.Namespace, store: Any, key: str) -> Any:
 def cmd_index(args: argparse.Namespace) -> int:
     from .indexer import Indexer
     from .recovery import remember_folders
+    from .search import Searcher
 
     store = open_library(args)
     for path in args.paths:
@@ -240,6 +241,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         report = indexer.run(args.paths or None, add=True, on_progress=bar.update, stop=stop)
+        if getattr(embedder, "loaded", True) and not stop.is_set():
+            # The model is in memory anyway: ready what the first search would wait for.
+            Searcher(store, embedder).prepare(stop)
     except KeyboardInterrupt:
         stop.set()
         raise

@@ -410,6 +410,19 @@ class Searcher:
             as_caption = self._rephrased[key]
         return None if as_caption is None else [qvec, as_caption]
 
+    def prepare(self, stop: threading.Event | None = None, chunk: int = 32) -> bool:
+        """Embed and remember the neutral captions that telling a strong match needs, a few
+        at a time (``stop`` is looked at between them), so that the first search needn't:
+        call it where the model is loaded anyway (after indexing). True once they're ready."""
+        captions = list(NEUTRAL_CAPTIONS)
+        known = self.store.text_vectors(self.model_id, captions)
+        missing = [c for c in captions if c not in known]
+        for start in range(0, len(missing), chunk):
+            if stop is not None and stop.is_set():
+                return False
+            self._text_vectors(missing[start : start + chunk])
+        return self._neutral_vectors(embed=False) is not None
+
     def neutral_bank(self, library: np.ndarray) -> NeutralBank | None:
         """The neutral captions measured on this library (re-measured when it has changed
         size); None if their vectors aren't to be had without the model."""

@@ -179,8 +179,19 @@ class IndexWorker(QObject):
             self.finished.emit(report)
             if folders is None and not report.cancelled:
                 self.upToDate.emit(embedder)
+            self._prepare_search(embedder)
         finally:
             self._running = False
+
+    def _prepare_search(self, embedder: Embedder) -> None:
+        """While the model is at hand in this thread: ready what telling a strong match
+        needs, so the first search doesn't wait for it (stops with the worker)."""
+        from ..search import Searcher
+
+        try:
+            Searcher(self.store, embedder).prepare(self.stop)
+        except PhotoclipError as exc:  # a busy library, say: the first search does it
+            log.info("Search not prepared: %s", exc)
 
     def _on_batch(self, photo_ids: list[int]) -> None:
         rows: list[dict[str, Any]] = [

@@ -177,3 +177,34 @@ def test_more_phrases_at_once_than_the_models_cache_holds(tiny_embedder):
 
     assert vectors.shape == (len(texts), tiny_embedder.identity.dim)
     np.testing.assert_allclose(vectors[1], tiny_embedder.encode_text(["a red circle"])[0])
+
+
+def test_indexing_readies_the_neutral_captions_so_the_first_search_needs_no_extra_work(
+    tmp_path, small_shapes_dir
+):
+    """`photoclip index` has the model in memory: it embeds the captions then, not the first
+    search (with the default ViT-B-32 that is seconds on 2 cores)."""
+    lib = tmp_path / "lib"
+    photoclip(lib, "index", str(small_shapes_dir), "--model", "tiny-shapes")
+    store = Store(lib / "library.db")
+    try:
+        model_id = store.conn.execute("SELECT id FROM models").fetchone()[0]
+        known = store.text_vectors(model_id, list(NEUTRAL_CAPTIONS))
+        assert sorted(known) == sorted(NEUTRAL_CAPTIONS)
+    finally:
+        store.close()
+    assert photoclip_json(lib, "status")["remembered_phrases"] == len(NEUTRAL_CAPTIONS)
+
+
+def test_prepare_stops_when_asked(tmp_path, small_shapes_dir, tiny_embedder):
+    import threading
+
+    store = Store(tmp_path / "library.db")
+    Indexer(store, tiny_embedder).run([str(small_shapes_dir)], add=True)
+    stop = threading.Event()
+    stop.set()
+    assert Searcher(store, tiny_embedder).prepare(stop) is False
+    assert store.counts()["remembered_phrases"] == 0
+    assert Searcher(store, tiny_embedder).prepare() is True
+    assert store.counts()["remembered_phrases"] == len(NEUTRAL_CAPTIONS)
+    store.close()
