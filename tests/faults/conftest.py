@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,7 +94,6 @@ def pytest_sessionfinish(session, exitstatus):
     payload = {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
-        "churn_files": int(os.environ.get("PHOTOCLIP_FAULTS_FILES", "0")) or None,
         "cases": [c.as_json() for c in _CASES],
     }
     REPORT.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
