@@ -173,7 +173,8 @@ def check(
         file that isn't on disk.
     unreachable: folders the fault made unreadable (unplugged, failing to list): their rows
         are not expected to match the disk.
-    moved: old path -> new path of photos the test moved or renamed.
+    moved: old path -> new path of photos the test moved or renamed (either path is accepted
+        for them: "complete" then requires the new one).
     """
     roots = [Path(r) for r in roots]
     v = Verdict()
@@ -229,7 +230,9 @@ def check(
         was = before.indexed
         for pid, old in was.items():
             new = lib.photos.get(pid)
-            if new is None or new.status != "indexed" or new.path != moved.get(old.path, old.path):
+            # A moved photo may still be under its old path while a rescan is under way.
+            paths = {old.path, moved.get(old.path, old.path)}
+            if new is None or new.status != "indexed" or new.path not in paths:
                 v.lost.add(old.path)
                 v.fail("indexed photos lost or changed (id, path or status)",
                        [f"{old.path} (id {pid}) is now {new}"])  # fmt: skip

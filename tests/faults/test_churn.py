@@ -7,9 +7,13 @@ faults-full``) runs the issue's 100,000."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +22,7 @@ import pytest
 from PIL import Image
 
 from .invariants import read_library, tree_state
-from .system import index, report_counts
+from .system import MODEL, REPO, env_for, index, report_counts
 
 FILES = int(os.environ.get("PHOTOCLIP_FAULTS_FILES") or 20_000)
 PER_FOLDER = 40
@@ -125,3 +129,45 @@ def test_churn_of_ten_percent_in_a_big_tree(tmp_path, reliability):
     now = verdict.library.by_path()
     for i in edits:  # an edited photo is the same photo: same id, new vector
         assert now[str(rel(i))].id == ids[str(rel(i))].id
+
+    # More churn, and a rescan killed at a random moment (scan, re-linking, forgetting,
+    # model load), then a clean one.
+    killed = reliability(f"`kill -9` during the rescan of {FILES:,} churned photos")
+    after = verdict.library
+    untouched = order[7 * n + 3 * n // 2 :]
+    moves2, deletes2 = untouched[:n], untouched[n : n + n // 2]
+    moved2: dict[str, str] = {}
+    for i in moves2:
+        dest = other_folder(rel(i).parent) / f"q{i:06d}.jpg"
+        os.rename(rel(i), dest)
+        moved2[str(rel(i))] = str(dest)
+    for i in deletes2:
+        rel(i).unlink()
+    for i in range(FILES + 3 * n // 2, FILES + 2 * n):
+        (other_folder(old_leaf) / f"p{i:06d}.jpg").write_bytes(tiny_jpeg(rng))
+    tree = tree_state(root)
+    gone = {str(rel(j)) for j in deletes2}
+    survivors = after.only(i for i, row in after.photos.items() if row.path not in gone)
+    for low, high in ((0.1, 0.3), (0.3, 0.6), (0.6, 1.5)):  # start-up, scan, re-link, model
+        delay = pick.uniform(low, high)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "photoclip", "index", *MODEL, "--batch-size", "256"],
+            env=env_for(lib), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=delay)
+        assert proc.poll() is None, f"the rescan finished within {delay:.2f} s, before the kill"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed.injected += 1
+        rows = read_library(db).by_path()
+        print(f"killed {delay:.2f} s into a rescan: {sum(p in rows for p in moved2.values())} "
+              f"of {len(moved2)} moves and {sum(p not in rows for p in gone)} of {len(gone)} "
+              "deletions recorded")  # fmt: skip
+        killed.check(db, [root], before=survivors, tree=tree, moved=moved2).assert_ok(
+            f"after a kill {delay:.2f} s into the rescan"
+        )
+    index(lib, "--batch-size", "256", timeout=LIMIT_S)
+    killed.check(db, [root], before=survivors, tree=tree, complete=True, moved=moved2).assert_ok(
+        "after a clean rescan"
+    )
