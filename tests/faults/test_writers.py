@@ -30,7 +30,7 @@ def _library_with_model(tmp_path):
 
 def _check_second_writer(proc: subprocess.CompletedProcess, who: str) -> None:
     """The second writer either waited its turn (exit 0) or said clearly that the library is
-    busy (exit 1, one line, no traceback)."""
+    busy (exit 1, a clear line, no traceback)."""
     assert "Traceback" not in proc.stderr, proc.stderr
     if proc.returncode == 0:
         return
@@ -58,7 +58,6 @@ def test_two_cli_writers_at_once(tmp_path, reliability):
             alive=first,
         )
         second = run_cli(lib, "index", str(roots[1]), *MODEL)
-        print("second writer:", second.returncode, second.stdout, second.stderr)
         case.injected += 1
         _, err = first.communicate(timeout=300)
     finally:
@@ -94,7 +93,6 @@ def test_cli_while_the_app_indexes_then_the_app_gets_sigterm(tmp_path, reliabili
             alive=app,
         )
         cli = run_cli(lib, "index", str(roots[1]), *MODEL)
-        print("cli while the app indexes:", cli.returncode, cli.stdout, cli.stderr)
         case.injected += 1
         _check_second_writer(cli, "`photoclip index` while the app indexes")
         app.send_signal(signal.SIGTERM)
