@@ -9,6 +9,7 @@ turns that into the table)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import sys
@@ -88,13 +89,21 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    """Write this session's cases to .cache/reliability.json. A run of only some tests
+    replaces their cases and keeps the others' from earlier runs (each case says when)."""
     if not _CASES:
         return
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    ran = {c.test for c in _CASES}
+    kept = []
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        kept = [c for c in json.loads(REPORT.read_text(encoding="utf-8"))["cases"]
+                if c["test"] not in ran]  # fmt: skip
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "generated": now,
         "python": sys.version.split()[0],
-        "cases": [c.as_json() for c in _CASES],
+        "cases": kept + [{**c.as_json(), "run_at": now} for c in _CASES],
     }
     REPORT.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
