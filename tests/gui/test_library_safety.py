@@ -161,15 +161,21 @@ def test_choices_older_versions_kept_in_qsettings_are_moved_into_the_settings_fi
 # -- a network drive is refused before it is saved --------------------------------------------
 
 
-def test_settings_refuses_a_library_on_a_network_drive_with_the_reason(
-    qtbot, tmp_path, monkeypatch
-):
+def nfs_share(tmp_path: Path, monkeypatch) -> Path:
+    """A folder the mount table (this machine's, plus one line) says is an NFS share."""
     share = tmp_path / "nas"
     share.mkdir()
     with open("/proc/self/mountinfo", encoding="utf-8") as real:
         table = real.read()
     (tmp_path / "mountinfo").write_text(table + f"99 1 0:99 / {share} rw - nfs4 nas:/p rw\n")
     monkeypatch.setenv(TEST_MOUNTINFO_ENV, str(tmp_path / "mountinfo"))
+    return share
+
+
+def test_settings_refuses_a_library_on_a_network_drive_with_the_reason(
+    qtbot, tmp_path, monkeypatch
+):
+    share = nfs_share(tmp_path, monkeypatch)
     dialog = SettingsDialog(Choices("tiny-shapes", "", 0), str(tmp_path / "default"))
     qtbot.addWidget(dialog)
     dialog.show()
@@ -303,12 +309,7 @@ def test_a_library_that_cant_be_used_where_it_is_can_move_at_launch(
     remembers it (the CLI uses it too), and opens there."""
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-    share = tmp_path / "nas"
-    share.mkdir()
-    with open("/proc/self/mountinfo", encoding="utf-8") as real:
-        table = real.read()
-    (tmp_path / "mountinfo").write_text(table + f"99 1 0:99 / {share} rw - nfs4 nas:/p rw\n")
-    monkeypatch.setenv(TEST_MOUNTINFO_ENV, str(tmp_path / "mountinfo"))
+    share = nfs_share(tmp_path, monkeypatch)
     local = tmp_path / "on this computer"
     local.mkdir()
     asked: list[str] = []
