@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..models import ModelIdentity
     from ..store import Store
 
+
 @dataclass(frozen=True)
 class Coverage:
     done: int  # indexed photos with a vector of the new model
