@@ -119,13 +119,9 @@ bundle-smoke: ## Check the built bundle: index and search with the tiny model, o
 appimage: ## Lay out dist/photoclip.AppDir and pack it with appimagetool if installed (Linux)
 	$(BIN)/python packaging/appimage/build_appimage.py dist/photoclip
 
-.PHONY: faults faults-full
+.PHONY: faults
 faults: venv-test system-deps ## Fault-injection suite (issue #7), then its Reliability table
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest tests/faults --durations=0
-	$(BIN)/python -m tools.reliability_table
-
-faults-full: venv-test system-deps ## The fault suite with the churn case at 100,000 photos (slow)
-	PHOTOCLIP_FAULTS_FILES=100000 QT_QPA_PLATFORM=offscreen $(BIN)/pytest tests/faults --durations=0
 	$(BIN)/python -m tools.reliability_table
 
 clean: ## Remove caches and build output (keeps .venv)
