@@ -328,6 +328,8 @@ class MainWindow(QMainWindow):
                 self.empty.show_welcome()
             elif self.services.index_worker.running or self.index_status.isVisible():
                 self.empty.show_searching_folders()
+            elif self.model_status.embedder is None:
+                self.empty.show_waiting_for_model()  # not "no photos": none indexed yet
             else:
                 self.empty.show_no_photos_in_folders()
         elif query.kind == "browse":

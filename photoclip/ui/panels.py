@@ -156,6 +156,13 @@ class EmptyState(QWidget):
     def show_searching_folders(self) -> None:
         self._set("Looking for photos…", "Photos appear here as they are indexed.")
 
+    def show_waiting_for_model(self) -> None:
+        self._set(
+            "Waiting for the search model",
+            "photoclip indexes your folders as soon as its model is ready. If it needs you, "
+            "the message above says what to do.",
+        )
+
     def show_no_photos_in_folders(self) -> None:
         self._set(
             "No photos found yet",

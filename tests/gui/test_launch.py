@@ -75,10 +75,14 @@ def test_window_appears_before_torch_is_imported(tmp_path, tiny_model):
 
 def test_missing_model_explains_and_offers_a_way_out(launch, qtbot, small_shapes_dir, tmp_path):
     missing = tmp_path / "nowhere" / "weights.safetensors"
-    window = launch(weights=str(missing))
+    window = launch([small_shapes_dir], weights=str(missing))
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=MODEL_TIMEOUT_MS)
     text = window.banner.message.text()
     assert str(missing) in text and "doesn't exist" in text
+    # The folder's photos aren't indexed yet: the window doesn't claim it has none.
+    qtbot.waitUntil(lambda: window.folder_count == 1, timeout=10_000)
+    assert window.stack.currentWidget() is window.empty
+    assert window.empty.title.text() == "Waiting for the search model"
     assert window.banner.primary.text() == "Choose Weights File…"
     assert window.banner.secondary.text() == "Retry"
     assert window.model_label.text() == "Model unavailable"
