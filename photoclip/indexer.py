@@ -20,7 +20,8 @@ from typing import Any
 
 from .embedder import AnyEmbedder
 from .imaging import DecodedPhoto, FileReadError, PhotoError, decode_photo, file_time
-from .scanner import FileEntry, ScanOutcome, describe_os_error, fingerprint, is_inside, walk
+from .presence import judge
+from .scanner import FileEntry, ScanOutcome, describe_os_error, fingerprint, walk
 from .store import FolderState, KnownFile, Store
 
 log = logging.getLogger(__name__)
@@ -217,34 +218,13 @@ class Indexer:
             if stop.is_set():
                 return []  # a partial scan must not be mistaken for deletions
             not_seen = {path: row for path, row in known.items() if path not in seen}
-            missing = _missing_reason(root, outcome, previous, known, not_seen)
-            if missing is not None:
-                # An unplugged drive is not a deleted library: keep everything, say why.
+            verdict = judge(root, outcome, previous, known, not_seen)
+            if verdict.missing:
                 report.missing_folders.append(root)
-                problems.append((root, missing))
-                report.kept += len(not_seen)
-                self._record_scan_problems(folder_id, problems)
-                continue
-            unmounted = {
-                p: dev for p, dev in previous.mount_points.items()
-                if p not in outcome.mount_points
-                and any(path == p or is_inside(path, p) for path in not_seen)
-            }  # fmt: skip
-            problems.extend((mount, UNMOUNTED_REASON) for mount in unmounted)
-            blind = [*outcome.failed_dirs, *unmounted]
-            for link in outcome.broken_links:
-                if any(is_inside(path, link) for path in not_seen):
-                    blind.append(link)
-                    problems.append((link, BROKEN_LINK_REASON))
-            for path, row in not_seen.items():
-                if any(is_inside(path, d) for d in blind) or not _gone_from_disk(path):
-                    report.kept += 1
-                else:
-                    vanished[row.id] = (path, row)
-            self._record_scan_problems(
-                folder_id, problems,
-                FolderState(outcome.root_device, {**unmounted, **outcome.mount_points}),
-            )  # fmt: skip
+            report.kept += verdict.kept
+            for path, row in verdict.gone.items():
+                vanished[row.id] = (path, row)
+            self._record_scan_problems(folder_id, problems + verdict.problems, verdict.state)
         new_jobs = self._relink_moved(new_jobs, vanished, report)
         report.new = len(new_jobs)
         if vanished:
@@ -542,52 +522,6 @@ class Indexer:
         }
 
 
-BROKEN_LINK_REASON = (
-    "This link leads to a place that can't be found (a drive that isn't connected?). The "
-    "photos photoclip found through it stay in the library until it is back."
-)
-UNMOUNTED_REASON = (
-    "This folder is a separate drive that isn't connected (or isn't mounted). Its photos "
-    "stay in the library until it is back."
-)
-
-
-def _missing_reason(
-    root: str,
-    outcome: ScanOutcome,
-    previous: FolderState,
-    known: dict[str, KnownFile],
-    not_seen: dict[str, KnownFile],
-) -> str | None:
-    """Why a library folder counts as missing rather than emptied, or None. Missing: it can't
-    be read at all; or it lists nothing at all although the library holds photos from it (an
-    empty mount point); or it now stands on another device and none of its photos are there."""
-    if outcome.root_device is None:
-        if os.path.lexists(root):
-            return (
-                "The folder can't be read right now. Its photos stay in the library; "
-                "photoclip will look again on the next scan."
-            )
-        return (
-            "The folder can't be found (moved, or on a drive that isn't connected). Its "
-            "photos stay in the library until it is back."
-        )
-    if not known:
-        return None
-    if outcome.root_entries == 0:
-        return (
-            "The folder is empty, as an unplugged drive's mount point is. Its photos stay in "
-            "the library until they are back; to forget them, remove the folder."
-        )
-    moved_device = previous.device is not None and previous.device != outcome.root_device
-    if moved_device and len(not_seen) == len(known):
-        return (
-            "The folder is now on another drive, and none of its photos are there. They stay "
-            "in the library until the drive that holds them is back."
-        )
-    return None
-
-
 # What one photo's values can make SQLite refuse (a number too big for it, say), as opposed
 # to what the library can (disk full, read-only), which stops the run with its own sentence.
 _ROW_ERRORS = (OverflowError, ValueError, TypeError, sqlite3.IntegrityError,
@@ -605,17 +539,6 @@ def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("RELEASE photo")
         raise
     conn.execute("RELEASE photo")
-
-
-def _gone_from_disk(path: str) -> bool:
-    """True only when the disk positively says nothing is at ``path`` any more."""
-    try:
-        os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return True
-    except OSError:
-        return False  # an I/O or permission error says nothing about the photo
-    return False  # it is there: the scan just didn't list it (a link, a filter): keep it
 
 
 def _unexpected(exc: BaseException | None) -> str:

@@ -26,6 +26,7 @@ CORE_MODULES = (
     "photoclip.recovery",
     "photoclip.download",
     "photoclip.throughput",
+    "photoclip.presence",
 )
 
 
