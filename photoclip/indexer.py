@@ -180,7 +180,7 @@ class Indexer:
     ) -> list[_Job]:
         jobs: list[_Job] = []
         new_jobs: list[_Job] = []
-        vanished: dict[int, tuple[str, KnownFile]] = {}  # photo id -> (path, row): not seen
+        vanished: dict[int, KnownFile] = {}  # photo id -> row, for files no longer where stored
         all_roots = [f.path for f in self.store.folders()]
         seen_dirs: set[tuple[int, int]] = set()
         seen_files: set[tuple[int, int]] = set()
@@ -222,8 +222,7 @@ class Indexer:
             if verdict.missing:
                 report.missing_folders.append(root)
             report.kept += verdict.kept
-            for path, row in verdict.gone.items():
-                vanished[row.id] = (path, row)
+            vanished.update((row.id, row) for row in verdict.gone.values())
             self._record_scan_problems(folder_id, problems + verdict.problems, verdict.state)
         new_jobs = self._relink_moved(new_jobs, vanished, report)
         report.new = len(new_jobs)
@@ -234,15 +233,12 @@ class Indexer:
         return jobs + new_jobs
 
     def _relink_moved(
-        self,
-        new_jobs: list[_Job],
-        vanished: dict[int, tuple[str, KnownFile]],
-        report: IndexReport,
+        self, new_jobs: list[_Job], vanished: dict[int, KnownFile], report: IndexReport
     ) -> list[_Job]:
         """A new path whose content matches a vanished row is that photo, moved or renamed:
         update its path and keep its vector and thumbnail."""
         by_size: dict[int, list[KnownFile]] = {}
-        for _, row in vanished.values():
+        for row in vanished.values():
             if row.fingerprint and row.status == "indexed":
                 by_size.setdefault(row.size, []).append(row)
         if not by_size:
