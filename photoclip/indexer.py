@@ -218,7 +218,11 @@ class Indexer:
             if stop.is_set():
                 return []  # a partial scan must not be mistaken for deletions
             not_seen = {path: row for path, row in known.items() if path not in seen}
-            verdict = judge(root, outcome, previous, known, not_seen)
+
+            def listed(path: str, seen: set[str] = seen) -> bool:
+                return path in seen or self.store.photo_id_for_path(path) is not None
+
+            verdict = judge(root, outcome, previous, known, not_seen, listed)
             if verdict.missing:
                 report.missing_folders.append(root)
             report.kept += verdict.kept

@@ -6,6 +6,7 @@ a link that leads nowhere all keep their photos (issue #7)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .scanner import ScanOutcome, is_inside
@@ -27,8 +28,11 @@ def judge(
     previous: FolderState,
     known: dict[str, KnownFile],
     not_seen: dict[str, KnownFile],
+    listed: Callable[[str], bool] = lambda real: False,
 ) -> Verdict:
-    """The verdict on ``not_seen``, the library's photos of ``root`` the walk didn't list."""
+    """The verdict on ``not_seen``, the library's photos of ``root`` the walk didn't list.
+    ``listed(path)``: whether the library lists a photo at ``path`` now (this scan saw it,
+    or it has a row)."""
     missing = missing_reason(root, outcome, previous, known, not_seen)
     if missing is not None:
         return Verdict(missing, kept=len(not_seen), problems=[(root, missing)])
@@ -45,10 +49,12 @@ def judge(
             blind.append(link)
             verdict.problems.append((link, BROKEN_LINK_REASON))
     for path, row in not_seen.items():
-        if any(is_inside(path, d) for d in blind) or not gone_from_disk(path):
+        if any(is_inside(path, d) for d in blind):
             verdict.kept += 1
+        elif gone_from_disk(path) or listed_under_real_name(path, listed):
+            verdict.gone[path] = row  # re-linked to where it is now if it moved
         else:
-            verdict.gone[path] = row
+            verdict.kept += 1
     # Mount points not mounted now are remembered while photos below them wait for them.
     verdict.state = FolderState(outcome.root_device, {**unmounted, **outcome.mount_points})
     return verdict
@@ -109,3 +115,10 @@ def gone_from_disk(path: str) -> bool:
     except OSError:
         return False  # an I/O or permission error says nothing about the photo
     return False  # it is there: the scan just didn't list it (a link, a filter): keep it
+
+
+def listed_under_real_name(path: str, listed: Callable[[str], bool]) -> bool:
+    """A photo reached through a link that the scan now lists under its real name (an older
+    photoclip followed links into library folders): this name is a second one for it."""
+    real = os.path.realpath(path)
+    return real != os.path.abspath(path) and listed(real)

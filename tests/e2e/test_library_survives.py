@@ -389,3 +389,30 @@ def test_the_cli_says_which_folder_is_missing_and_keeps_it(tmp_path, small_shape
         "(unplugged or unreadable), its photos are kept)"
     )
     assert "unplugged" in photoclip(lib, "problems").stdout
+
+
+def test_photos_an_older_photoclip_stored_through_a_link_move_to_their_real_name(
+    tmp_path, small_shapes_dir, tiny_embedder
+):
+    """An older photoclip followed a link into its own library folder and stored the photos
+    under the link's name. The walk now lists them under their real name: the rows move
+    there with their vectors, rather than stay beside a second copy of each."""
+    album = small_shapes_dir / "inbox"
+    store = Store(tmp_path / "lib" / "library.db")
+    indexer = Indexer(store, tiny_embedder)
+    assert indexer.run([str(small_shapes_dir)], add=True).indexed == 40
+    model = store.model_id(tiny_embedder.identity)
+    linked = {p: store.photo_id_for_path(str(p)) for p in album.glob("*.jpg")}
+    vectors = {pid: store.vector_for_photo(pid, model).tobytes() for pid in linked.values()}
+    real = small_shapes_dir / "real-inbox"
+    album.rename(real)
+    album.symlink_to(real, target_is_directory=True)  # the old rows' names now pass a link
+
+    report = indexer.run()
+    assert (report.indexed, report.moved, report.removed) == (0, len(linked), 0)
+    paths = [r[0] for r in store.conn.execute("SELECT path FROM photos")]
+    assert len(paths) == len(set(paths)) == 40
+    for old, pid in linked.items():
+        assert store.photo_id_for_path(str(real / old.name)) == pid
+        assert store.vector_for_photo(pid, model).tobytes() == vectors[pid]
+    store.close()
