@@ -178,6 +178,10 @@ PHOTO_COLUMNS = (
 )
 
 
+# SQLite's own words for a damaged file (read from its error, never from a path).
+_DAMAGE_WORDS = ("not a database", "malformed", "corrupt")
+
+
 def describe_sqlite_error(exc: sqlite3.Error, db_path: str | os.PathLike[str]) -> str:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
@@ -186,7 +190,7 @@ def describe_sqlite_error(exc: sqlite3.Error, db_path: str | os.PathLike[str]) -
         return f"The library {db_path} is read-only. Check the folder's permissions."
     if "full" in text:
         return f"The disk holding {db_path} is full. Free some space and try again."
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
+    if any(word in text for word in _DAMAGE_WORDS):
         return (
             f"The library {db_path} is damaged. Move it aside (photoclip will start a new "
             "one and re-index your folders), or restore a backup."
@@ -865,8 +869,6 @@ else:
 BackupProgress = Callable[[int, int], None]
 # How much a backup copies per step (between two progress reports).
 BACKUP_STEP_BYTES = 4 << 20
-
-_DAMAGE_WORDS = ("not a database", "malformed", "corrupt")
 
 
 def as_damaged(exc: StoreError) -> StoreError:
