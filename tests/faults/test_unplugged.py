@@ -47,10 +47,11 @@ def _plug_back(mounts, lib, case, roots, stash, drive, snap, count):
     )
 
 
-def test_unplugged_drive_keeps_every_photo(tmp_path, mounts, reliability):
-    case = reliability("Library folder on a drive that is unplugged (tmpfs unmounted)")
+def _indexed_drive(tmp_path, mounts, seed: int):
+    """40 photos on a tmpfs "drive" at tmp_path/media/drive, indexed as a library folder:
+    (the photos' stash, the drive, the library, the library as read after indexing)."""
     stash = tmp_path / "stash"
-    write_library(stash, 40, seed=74, min_side=64, max_side=96)
+    write_library(stash, 40, seed=seed, min_side=64, max_side=96)
     drive = tmp_path / "media" / "drive"
     mounts.tmpfs(drive)
     copy_photos(stash, drive)
@@ -58,6 +59,12 @@ def test_unplugged_drive_keeps_every_photo(tmp_path, mounts, reliability):
     index(lib, str(drive))
     snap = read_library(lib / "library.db")
     assert len(snap.indexed) == 40
+    return stash, drive, lib, snap
+
+
+def test_unplugged_drive_keeps_every_photo(tmp_path, mounts, reliability):
+    case = reliability("Library folder on a drive that is unplugged (tmpfs unmounted)")
+    stash, drive, lib, snap = _indexed_drive(tmp_path, mounts, seed=74)
 
     mounts.umount(drive)  # an empty mount point stays, as when a USB drive is pulled out
     out = _rescan_while_away(lib, case, [drive], drive, snap, "with the drive unplugged")
@@ -67,14 +74,7 @@ def test_unplugged_drive_keeps_every_photo(tmp_path, mounts, reliability):
 
 def test_another_empty_drive_at_the_mount_point_keeps_every_photo(tmp_path, mounts, reliability):
     case = reliability("Another, empty drive mounted where the library folder's drive was")
-    stash = tmp_path / "stash"
-    write_library(stash, 40, seed=75, min_side=64, max_side=96)
-    drive = tmp_path / "media" / "drive"
-    mounts.tmpfs(drive)
-    copy_photos(stash, drive)
-    lib = tmp_path / "lib"
-    index(lib, str(drive))
-    snap = read_library(lib / "library.db")
+    stash, drive, lib, snap = _indexed_drive(tmp_path, mounts, seed=75)
 
     mounts.umount(drive)
     mounts.tmpfs(drive)  # a different file system (new device id), empty
