@@ -35,3 +35,7 @@ class ModelUnavailableError(PhotoclipError):
 
 class QueryError(PhotoclipError):
     """A search query that can't be understood."""
+
+
+class AlbumError(PhotoclipError):
+    """An album that can't be made or found as asked (a name taken, an album gone)."""

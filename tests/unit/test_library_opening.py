@@ -6,15 +6,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import photoclip.store as store_module
+import photoclip.store.schema as schema_module
 from photoclip.store import SCHEMA_VERSION, Store, pending_migration
 
 
 def older_library(db: Path, monkeypatch, version: int, megabytes: int = 0) -> None:
     """A real library written by the release whose schema was ``version``."""
     with monkeypatch.context() as release:
-        release.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:version])
-        release.setattr(store_module, "SCHEMA_VERSION", version)
+        release.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:version])
+        release.setattr(schema_module, "SCHEMA_VERSION", version)
         old = Store(db)
         with old.transaction() as conn:
             conn.execute(

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import photoclip.store as store_module
+import photoclip.store.schema as schema_module
+import photoclip.store.vectors as vectors_module
 from photoclip.errors import LibraryBusyError, StoreError
 from photoclip.models import ModelIdentity
 from photoclip.store import SCHEMA_VERSION, Problem, Store
@@ -163,8 +164,8 @@ def old_library(tmp_path) -> Path:
 
 
 def add_migration_step(monkeypatch, sql: str) -> None:
-    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, sql))
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", OLD + 1)
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, sql))
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", OLD + 1)
 
 
 def test_migrating_backs_up_first_then_upgrades_keeping_the_data(old_library, monkeypatch):
@@ -195,8 +196,8 @@ def test_a_version_1_library_gains_the_phrase_cache_and_keeps_everything(tmp_pat
     """The real v1 -> v2 step, on a library written by the first release's schema."""
     db = tmp_path / "lib" / "library.db"
     with monkeypatch.context() as first_release:
-        first_release.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
-        first_release.setattr(store_module, "SCHEMA_VERSION", 1)
+        first_release.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:1])
+        first_release.setattr(schema_module, "SCHEMA_VERSION", 1)
         v1 = Store(db)
         folder = v1.add_folder(made(tmp_path / "photos"))
         add_photos(v1, folder, [tmp_path / "photos" / "a.jpg"])
@@ -205,7 +206,7 @@ def test_a_version_1_library_gains_the_phrase_cache_and_keeps_everything(tmp_pat
 
     store = Store(db)
     try:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         assert os.path.basename(store.photo(store.list_photo_ids()[0])["path"]) == "a.jpg"
         store.remember_text_vectors(model, {"a red circle": np.ones(4, np.float32)})
         assert list(store.text_vectors(model, ["a red circle"])) == ["a red circle"]
@@ -218,7 +219,7 @@ def test_a_version_1_library_gains_the_phrase_cache_and_keeps_everything(tmp_pat
 
 
 def test_phrase_vectors_are_per_model_and_the_oldest_are_forgotten(library, monkeypatch):
-    monkeypatch.setattr(store_module, "TEXT_VECTORS_KEPT", 3)
+    monkeypatch.setattr(vectors_module, "TEXT_VECTORS_KEPT", 3)
     a = library.model_id(ModelIdentity("arch", "a", "0" * 64, 4))
     b = library.model_id(ModelIdentity("arch", "b", "1" * 64, 4))
     for i, text in enumerate(["one", "two", "three", "four"]):
