@@ -123,10 +123,13 @@ class Filters:
     date_from: str | None = None  # "YYYY-MM-DD" (inclusive)
     date_to: str | None = None
     formats: tuple[str, ...] | None = None  # Pillow format names: "JPEG", "PNG", ...
+    album_id: int | None = None  # only photos in this album ("search within this album")
+    favourites: bool = False  # only favourites
 
     @property
     def active(self) -> bool:
-        return any((self.folder_id is not None, self.date_from, self.date_to, self.formats))
+        return any((self.folder_id is not None, self.date_from, self.date_to, self.formats,
+                    self.album_id is not None, self.favourites))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -355,8 +358,9 @@ class Searcher:
         scores = mat @ qvec
         if filters is not None and filters.active:
             allowed = self.store.filtered_photo_ids(
-                filters.folder_id, filters.date_from, filters.date_to, filters.formats
-            )
+                filters.folder_id, filters.date_from, filters.date_to, filters.formats,
+                album_id=filters.album_id, favourites=filters.favourites,
+            )  # fmt: skip
             keep = np.isin(ids, allowed)
             ids, mat, scores = ids[keep], mat[keep], scores[keep]
         if len(exclude):

@@ -76,9 +76,13 @@ class PhotosMixin(StoreBase):
         date_to: str | None = None,
         formats: Sequence[str] | None = None,
         newest_first: bool = True,
+        album_id: int | None = None,
+        favourites: bool = False,
     ) -> list[int]:
         """Indexed photos matching the filters, ordered by date taken."""
-        where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
+        where, args = photo_filter_sql(
+            folder_id, date_from, date_to, formats, album_id=album_id, favourites=favourites
+        )
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT id FROM photos WHERE {where} ORDER BY taken_at {order}, path {order}"
         return [r[0] for r in self.conn.execute(sql, args)]
@@ -92,12 +96,16 @@ class PhotosMixin(StoreBase):
         date_from: str | None = None,
         date_to: str | None = None,
         formats: Sequence[str] | None = None,
+        album_id: int | None = None,
+        favourites: bool = False,
     ) -> list[dict[str, Any]]:
         """Indexed photos newest first (the order of ``list_photo_ids``), one page at a time.
 
         ``after`` is the (taken_at, path) of the last photo already shown: keyset paging, so
         photos indexed between two pages neither repeat nor shift the next page."""
-        where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
+        where, args = photo_filter_sql(
+            folder_id, date_from, date_to, formats, album_id=album_id, favourites=favourites
+        )
         order = "ORDER BY taken_at DESC, path DESC LIMIT ?"
         cols = "SELECT id, path, COALESCE(taken_at, ''), folder_id FROM photos WHERE"
         rows: list[Any] = []
@@ -124,9 +132,13 @@ class PhotosMixin(StoreBase):
         date_from: str | None = None,
         date_to: str | None = None,
         formats: Sequence[str] | None = None,
+        album_id: int | None = None,
+        favourites: bool = False,
     ) -> int:
         """How many indexed photos match the filters."""
-        where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
+        where, args = photo_filter_sql(
+            folder_id, date_from, date_to, formats, album_id=album_id, favourites=favourites
+        )
         row = self.conn.execute(f"SELECT COUNT(*) FROM photos WHERE {where}", args).fetchone()
         return int(row[0])
 
@@ -171,8 +183,13 @@ class PhotosMixin(StoreBase):
         date_from: str | None,
         date_to: str | None,
         formats: Sequence[str] | None,
+        *,
+        album_id: int | None = None,
+        favourites: bool = False,
     ) -> np.ndarray:
-        where, args = photo_filter_sql(folder_id, date_from, date_to, formats)
+        where, args = photo_filter_sql(
+            folder_id, date_from, date_to, formats, album_id=album_id, favourites=favourites
+        )
         rows = self.conn.execute(f"SELECT id FROM photos WHERE {where}", args)
         return np.fromiter((r[0] for r in rows), np.int64)
 
@@ -203,12 +220,22 @@ def photo_filter_sql(
     date_from: str | None,
     date_to: str | None,
     formats: Sequence[str] | None,
+    *,
+    album_id: int | None = None,
+    favourites: bool = False,
 ) -> tuple[str, list[Any]]:
+    """The WHERE clause for indexed photos in a folder / an album / Favourites, a date range
+    and some formats (any combination: an album's photos from June, for instance)."""
     clauses = ["status = 'indexed'"]
     args: list[Any] = []
     if folder_id is not None:
         clauses.append("folder_id = ?")
         args.append(folder_id)
+    if album_id is not None:
+        clauses.append("id IN (SELECT photo_id FROM album_photos WHERE album_id = ?)")
+        args.append(album_id)
+    if favourites:
+        clauses.append("id IN (SELECT photo_id FROM favourites)")
     if date_from:
         clauses.append("taken_at >= ?")
         args.append(date_from)

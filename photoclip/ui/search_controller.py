@@ -62,6 +62,8 @@ class SearchController(QObject):
         put the ones the grid's filters let through in place."""
         if self.query.kind != "browse" or self.error:
             return
+        if self.query.album_id is not None or self.query.favourites:
+            return  # a photo just indexed is in no album and no favourite yet
         if self.in_flight:
             self._refresh_after = True
             return

@@ -35,6 +35,8 @@ class Query:
     date_from: str | None = None
     date_to: str | None = None
     sort_by_date: bool = False
+    album_id: int | None = None  # the sidebar's album, if one is chosen
+    favourites: bool = False  # Favourites is chosen in the sidebar
 
     @property
     def needs_model(self) -> bool:
@@ -42,7 +44,8 @@ class Query:
 
     @property
     def filtered(self) -> bool:
-        return any((self.folder_id is not None, self.date_from, self.date_to))
+        return any((self.folder_id is not None, self.date_from, self.date_to,
+                    self.album_id is not None, self.favourites))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ class SearchWorker(QObject):
             "folder_id": q.folder_id,
             "date_from": q.date_from,
             "date_to": q.date_to,
+            "album_id": q.album_id,
+            "favourites": q.favourites,
         }
         rows = self.store.photo_page(after=request.after, limit=request.limit, **filters)
         # Counting is a scan: once per result; later pages keep the first page's count.
@@ -177,7 +182,9 @@ class SearchWorker(QObject):
 
         assert self._searcher is not None
         q = request.query
-        filters = Filters(q.folder_id, q.date_from, q.date_to)
+        filters = Filters(
+            q.folder_id, q.date_from, q.date_to, album_id=q.album_id, favourites=q.favourites
+        )
         options: dict[str, Any] = {
             "limit": request.limit,
             "offset": request.offset,

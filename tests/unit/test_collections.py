@@ -142,3 +142,22 @@ def test_albums_and_favourites_follow_a_photo_moved_or_renamed_on_disk(
         assert store.favourite_ids() == set()
     finally:
         store.close()
+
+
+def test_an_album_or_favourites_scopes_browsing_like_a_folder(library, photos):
+    """The grid's paging, its count and the searcher's allowed set all take the scope."""
+    a, b, c, d = photos
+    album = library.create_album("Scope")
+    library.add_to_album(album, [a, c, d])
+    library.set_favourite([b, c])
+    assert library.list_photo_ids(album_id=album) == [a, c, d]  # newest first, undated last
+    assert library.count_photos(album_id=album) == 3
+    assert [r["id"] for r in library.photo_page(album_id=album, limit=2)] == [a, c]
+    assert library.list_photo_ids(favourites=True) == [b, c]
+    assert library.count_photos(album_id=album, favourites=True) == 1
+    assert library.list_photo_ids(album_id=album, date_from="2024-01-01") == [a]
+    allowed = library.filtered_photo_ids(None, None, None, None, album_id=album)
+    assert sorted(allowed.tolist()) == sorted([a, c, d])
+    empty = library.create_album("Empty")
+    assert library.list_photo_ids(album_id=empty) == []
+    assert library.count_photos() == 4  # no scope: the whole library
