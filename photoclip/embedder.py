@@ -14,7 +14,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -215,16 +215,11 @@ def choose_device(device: str = "auto") -> str:
 
 
 def choose_precision(device: str, precision: str = "auto") -> str:
-    """fp16 on GPUs; bf16 autocast only on CPUs with AMX tiles. On AVX-512 CPUs without
-    native bf16, autocast was measured several times *slower* than fp32 (bench/README.md)."""
+    """The precision asked for, or without a measurement (see ``photoclip.precision``, which
+    measures): fp16 on GPUs, fp32 on CPUs."""
     if precision != "auto":
         return precision
-    if device.startswith("cuda") or device == "mps":
-        return "fp16"
-    import torch
-
-    cap = torch.backends.cpu.get_cpu_capability()
-    return "bf16" if "AMX" in cap else "fp32"
+    return "fp16" if device.startswith("cuda") or device == "mps" else "fp32"
 
 
 def default_threads() -> int:
@@ -255,6 +250,7 @@ class Embedder:
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.threads = default_threads()
         self.image_size = _image_size(preprocess)
+        self.precision_choice: Any = None  # precision.PrecisionChoice: what was chosen, why
 
     def load(self) -> Embedder:
         """Already loaded (the same call as DeferredEmbedder's)."""
@@ -268,9 +264,9 @@ class Embedder:
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
 
-        if self.precision == "bf16" and self.device == "cpu":
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return nullcontext()
+        from .precision import autocast_for
+
+        return autocast_for(self.precision, self.device)
 
     def encode_tensors(self, batch: Any) -> np.ndarray:
         """Embed a stacked NCHW batch of preprocessed images. Rows are unit vectors."""
@@ -392,6 +388,25 @@ def deferred_from_profile(
         return None
 
 
+def profile_setting(key: str, weights_path: str) -> str:
+    """The library setting that holds :func:`profile_of` for this very weights file."""
+    st = os.stat(weights_path)
+    return f"model_profile|{key}|{os.path.realpath(weights_path)}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def known_identity(
+    spec: ModelSpec, weights: str | None, get_setting: Callable[[str], str | None]
+) -> ModelIdentity | None:
+    """The identity of the weights ``spec`` would load, when a library has seen that very
+    file before (its profile setting); None otherwise. No torch, no hashing."""
+    path = locate_weights(spec, weights)
+    if path is None:
+        return None
+    saved = get_setting(profile_setting(spec.key, path))
+    found = deferred_from_profile(spec, saved, lambda: None) if saved else None  # type: ignore[arg-type,return-value]
+    return found.identity if found is not None else None
+
+
 def _normalise(x: np.ndarray) -> np.ndarray:
     x = x.astype(np.float32, copy=False)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
@@ -430,7 +445,6 @@ def load_embedder(
 
     torch.set_num_threads(threads or default_threads())
     dev = choose_device(device)
-    prec = choose_precision(dev, precision)
     try:
         if spec.is_local_dir:
             clip, _, preprocess = open_clip.create_model_and_transforms(spec.arch, device=dev)
@@ -453,8 +467,7 @@ def load_embedder(
         ) from exc
     tokenizer = open_clip.get_tokenizer(spec.arch)
     clip.eval()
-    if prec == "fp16" and dev != "cpu":
-        clip = clip.half()
+    choice = _precision(clip, preprocess, tokenizer, resolved.sha256, dev, precision)
     dim = _embed_dim(clip)
     identity = ModelIdentity(
         arch=_identity_arch(spec),
@@ -462,9 +475,33 @@ def load_embedder(
         weights_sha256=resolved.sha256,
         dim=dim,
     )
-    embedder = Embedder(spec, clip, preprocess, tokenizer, identity, dev, prec)
+    embedder = Embedder(spec, clip, preprocess, tokenizer, identity, dev, choice.precision)
     embedder.threads = threads or default_threads()
+    embedder.precision_choice = choice
     return embedder
+
+
+def _precision(
+    clip: Any, preprocess: Any, tokenizer: Any, sha256: str, device: str, asked: str
+) -> Any:
+    """Turn the fp32 ``clip`` to the precision asked for, or, for "auto", to the one measured
+    fastest on this machine (once per weights file, CPU and torch; then cached). Returns the
+    :class:`photoclip.precision.PrecisionChoice`."""
+    from . import precision as p
+
+    if asked != "auto":
+        p.apply_precision(clip, asked, device)
+        return p.PrecisionChoice(asked, "your choice", device=device)
+    offered = p.candidates(device)
+    if offered == ["fp32"]:
+        return p.PrecisionChoice("fp32", "the only one here", device=device)
+    choice = p.cached_choice(sha256, device)
+    if choice is not None and choice.precision in offered:
+        p.apply_precision(clip, choice.precision, device)
+        return choice
+    choice = p.probe(clip, preprocess, tokenizer, _image_size(preprocess), device, offered)
+    p.save_choice(sha256, choice)
+    return choice
 
 
 @contextmanager

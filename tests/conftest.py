@@ -24,6 +24,8 @@ os.environ.pop("PHOTOCLIP_MODEL", None)
 # gets its own, see private_settings_file).
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="photoclip-test-config-")
 os.environ["APPDATA"] = os.environ["XDG_CONFIG_HOME"]
+# Nor the user's cache (the precision measured for a model on this machine, photoclip.precision).
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="photoclip-test-cache-")
 
 
 @pytest.fixture(scope="session")
