@@ -4,6 +4,7 @@ sorting by date. Reports through a progress callback and stops on a threading.Ev
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import filecmp
 import os
@@ -191,10 +192,8 @@ def _same_file(source: str, target: str, size: int) -> bool:
 
 
 def _remove_partial(target: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.remove(target)
-    except OSError:
-        pass
 
 
 def _describe(exc: OSError, source: str, folder: str) -> str:
