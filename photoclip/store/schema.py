@@ -134,8 +134,36 @@ CREATE TABLE favourites (
 );
 """
 
+# v5: duplicates. Each photo's content hashes, made only when needed (a full hash when another
+# photo has its size; a difference hash of its thumbnail when another looks like it) and kept
+# for the file they were made from; pairs of photos found to be copies, by kind; and what the
+# user decided about a photo in a group (kept, or hidden from search).
+_SCHEMA_V5 = """
+CREATE TABLE photo_hashes (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT,
+    dhash INTEGER
+);
+CREATE TABLE duplicate_pairs (
+    a INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    b INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('exact', 'same', 'similar')),
+    score REAL NOT NULL,
+    PRIMARY KEY (a, b),
+    CHECK (a < b)
+);
+CREATE INDEX duplicate_pairs_b ON duplicate_pairs(b);
+CREATE TABLE duplicate_marks (
+    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('kept', 'hidden')),
+    marked_at REAL NOT NULL
+);
+"""
+
 # Ordered steps: MIGRATIONS[i] takes the schema from version i to i + 1. Append only.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4, _SCHEMA_V5)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
