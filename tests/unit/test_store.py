@@ -206,7 +206,7 @@ def test_a_version_1_library_gains_the_phrase_cache_and_keeps_everything(tmp_pat
 
     store = Store(db)
     try:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION == 5
         assert os.path.basename(store.photo(store.list_photo_ids()[0])["path"]) == "a.jpg"
         store.remember_text_vectors(model, {"a red circle": np.ones(4, np.float32)})
         assert list(store.text_vectors(model, ["a red circle"])) == ["a red circle"]
