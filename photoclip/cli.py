@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from . import __version__
+from . import __version__, cli_collections
 from .config import MODEL_ENV, Resolver
 from .errors import PhotoclipError
 from .models import DEFAULT_MODEL, MODELS, get_spec
@@ -23,7 +23,7 @@ from .paths import LIBRARY_ENV
 
 COMMANDS = (
     "index", "search", "similar", "status", "problems", "folders", "remove", "models",
-    "rebuild", "install-desktop", "uninstall-desktop",
+    "rebuild", "install-desktop", "uninstall-desktop", *cli_collections.COMMANDS,
 )  # fmt: skip
 MODEL_SETTING = "model"
 # The model a switch in the app is heading for, until its vectors cover the library.
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     sub.add_parser("install-desktop", help="add photoclip to this user's app menu (Linux)")
     sub.add_parser("uninstall-desktop", help="remove what install-desktop added")
+    cli_collections.add_parsers(sub, common)
     return p
 
 
@@ -525,6 +526,7 @@ _COMMAND_FUNCS = {
     "problems": cmd_problems, "folders": cmd_folders, "remove": cmd_remove, "models": cmd_models,
     "rebuild": cmd_rebuild,
     "install-desktop": cmd_install_desktop, "uninstall-desktop": cmd_uninstall_desktop,
+    **cli_collections.FUNCS,
 }  # fmt: skip
 
 

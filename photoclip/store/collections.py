@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -139,6 +140,38 @@ class CollectionsMixin(StoreBase):
             (photo_id,),
         )
         return [Album(*r) for r in rows]
+
+    # -- photos named by path (the CLI) --------------------------------------------------
+
+    def photo_ids_at(self, paths: Iterable[str]) -> tuple[list[int], list[str]]:
+        """Indexed photos named by ``paths`` (a photo file, or a folder: every indexed photo
+        under it), in the order given; and the paths that name none."""
+        ids: dict[int, None] = {}
+        unknown: list[str] = []
+        for path in paths:
+            found: list[int] = []
+            if os.path.isdir(path):
+                for spelling in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+                    prefix = spelling.rstrip(os.sep) + os.sep
+                    rows = self.conn.execute(
+                        "SELECT id FROM photos WHERE status = 'indexed' AND path >= ? "
+                        "AND path < ? ORDER BY taken_at DESC, path DESC",
+                        (prefix, prefix[:-1] + chr(ord(os.sep) + 1)),
+                    )
+                    found += [r[0] for r in rows]
+            else:
+                for spelling in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+                    row = self.conn.execute(
+                        "SELECT id FROM photos WHERE path = ? AND status = 'indexed'", (spelling,)
+                    ).fetchone()
+                    if row:
+                        found.append(int(row[0]))
+                        break
+            if found:
+                ids.update(dict.fromkeys(found))
+            else:
+                unknown.append(path)
+        return list(ids), unknown
 
     # -- a smart album's examples ------------------------------------------------------------
 
