@@ -42,7 +42,7 @@ def test_restore_never_overwrites_a_new_file_of_the_same_name(tmp_path):
     photo.write_bytes(b"old")
     item = TrashedPhoto(1, str(photo), str(to_trash(photo, tmp_path / "Trash")))
     photo.write_bytes(b"new")
-    with pytest.raises(TrashError, match="a file of that name is there now. It is still in"):
+    with pytest.raises(TrashError, match=r"a file of that name is there now\. It is still in"):
         restore_file(item)
     assert photo.read_bytes() == b"new"
     assert Path(item.in_trash).read_bytes() == b"old"
