@@ -327,6 +327,7 @@ class DeferredEmbedder:
         self._load = load
         self._lock = threading.Lock()
         self._model: Embedder | None = None
+        self._tower: Any = False  # text_tower.TextTower, None when there is none; False: unread
 
     @property
     def loaded(self) -> bool:
@@ -363,7 +364,21 @@ class DeferredEmbedder:
         return self.load().encode_images(images)
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """Before the model loads, the text tower exported from these weights (numpy, no
+        torch: a new phrase in a fresh process costs milliseconds, not seconds)."""
+        if self._model is None:
+            tower = self._text_tower()
+            if tower is not None:
+                return tower.encode(texts)
         return self.load().encode_text(texts)
+
+    def _text_tower(self) -> Any:
+        with self._lock:
+            if self._tower is False:
+                from . import text_tower
+
+                self._tower = text_tower.load(self.identity.weights_sha256)
+            return self._tower
 
 
 AnyEmbedder = Embedder | DeferredEmbedder
@@ -467,6 +482,9 @@ def load_embedder(
         ) from exc
     tokenizer = open_clip.get_tokenizer(spec.arch)
     clip.eval()
+    from . import text_tower
+
+    text_tower.export(clip, tokenizer, resolved.sha256)  # once, from the fp32 weights
     choice = _precision(clip, preprocess, tokenizer, resolved.sha256, dev, precision)
     dim = _embed_dim(clip)
     identity = ModelIdentity(

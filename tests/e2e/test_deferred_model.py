@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from photoclip.embedder import DeferredEmbedder
 from photoclip.errors import ModelUnavailableError
@@ -51,7 +52,7 @@ def test_unchanged_rescan_and_repeated_search_never_load_the_model(tmp_path, sma
     assert rescan["torch"] is False
 
     first = probe(lib, "search", "a red circle", "--json")
-    assert first["torch"] is True  # a new phrase needs the text tower
+    assert first["torch"] is False  # a new phrase: the text tower exported at index time
     again = probe(lib, "search", "a red circle", "--json")
     assert again["torch"] is False  # ...a phrase searched before doesn't
     assert json.loads(again["stdout"]) == json.loads(first["stdout"])
@@ -100,20 +101,24 @@ def test_deferred_model_loads_once_on_first_use_and_checks_its_identity(tiny_emb
         tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size, load
     )
     assert not deferred.loaded
-    vec = deferred.encode_text(["a red circle"])
-    np.testing.assert_array_equal(vec, tiny_embedder.encode_text(["a red circle"]))
-    deferred.encode_text(["a blue star"])
+    # Images need the model (text may come from an exported text tower, test_text_tower.py).
+    vec = deferred.encode_images([Image.new("RGB", (80, 60), "red")])
+    np.testing.assert_array_equal(
+        vec, tiny_embedder.encode_images([Image.new("RGB", (80, 60), "red")])
+    )
+    deferred.encode_images([Image.new("RGB", (80, 60), "blue")])
     assert loads == [1] and deferred.loaded
 
     other = ModelIdentity(**{**tiny_embedder.identity.__dict__, "weights_sha256": "0" * 64})
     wrong = DeferredEmbedder(tiny_embedder.spec, other, tiny_embedder.image_size, load)
     with pytest.raises(ModelUnavailableError, match="weights changed"):
-        wrong.encode_text(["a red circle"])
+        wrong.encode_images([Image.new("RGB", (80, 60), "red")])
 
 
-def test_searcher_remembers_phrases_in_the_library(tiny_embedder, tmp_path):
+def test_searcher_remembers_phrases_in_the_library(tiny_embedder, tmp_path, monkeypatch):
     """A phrase's vector is stored per model; a Searcher whose model can't load still answers
     it (and says why for a phrase it has never seen)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no exported text tower
     store = Store(tmp_path / "library.db")
     try:
         Searcher(store, tiny_embedder).query_vector("a red circle - 0.5:a blue star")

@@ -1,0 +1,94 @@
+"""The numpy text tower exported from a loaded model: the same tokens as open_clip's, the
+same vectors as torch's, and a deferred model answers text with it without loading."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from photoclip import text_tower
+from photoclip.embedder import DeferredEmbedder, load_embedder
+
+PHRASES = [
+    "a red circle", "A BLUE SQUARE on green", "  two   yellow\ttriangles ", "naïve café – 2 €",
+    "it's a dog's life, isn't it?", "日本の写真", "x", "",
+    "a very long description " * 12,  # longer than the tiny model's 16-token context
+    "emoji 🐶🏖️ and &amp; html", "<start_of_text> tokens <end_of_text> in the text",
+]  # fmt: skip
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_the_tokenizer_matches_open_clips(tiny_embedder):
+    import open_clip
+
+    theirs = open_clip.get_tokenizer("ViT-B-32")  # 77 tokens: nothing cut
+    ours = text_tower.Tokenizer(text_tower._bpe_path(), 77)
+    for phrase, mine, row in zip(PHRASES, ours(PHRASES), theirs(PHRASES).tolist(), strict=True):
+        assert row[: len(mine)] == mine and not any(row[len(mine) :]), phrase
+    short = text_tower.Tokenizer(text_tower._bpe_path(), 16)
+    cut = short([PHRASES[8]])[0]
+    assert len(cut) == 16 and cut[-1] == short.eot
+
+
+def test_the_exported_tower_gives_torchs_vectors(cache, tiny_embedder):
+    sha = tiny_embedder.identity.weights_sha256
+    assert text_tower.load(sha) is None
+    assert text_tower.export(tiny_embedder.model, tiny_embedder.tokenizer, sha)
+    tower = text_tower.load(sha)
+    assert tower is not None
+    got, ref = tower.encode(PHRASES), tiny_embedder.encode_text(PHRASES)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert np.sum(got * ref, axis=1).min() >= text_tower.MIN_COSINE
+    # The nearest phrase to each phrase is the same under both.
+    assert (
+        np.argsort(-(got @ got.T), axis=1)[:, 1] == np.argsort(-(ref @ ref.T), axis=1)[:, 1]
+    ).all()
+
+
+def test_a_deferred_model_answers_text_without_loading(cache, tiny_embedder):
+    loads = []
+
+    def load():
+        loads.append(1)
+        return tiny_embedder
+
+    deferred = DeferredEmbedder(tiny_embedder.spec, tiny_embedder.identity, 64, load)
+    deferred.encode_text(["a red circle"])  # no export yet: the model loads
+    assert loads == [1]
+    fresh = load_embedder("tiny-shapes", device="cpu", precision="fp32", allow_download=False)
+    assert text_tower.load(fresh.identity.weights_sha256) is not None  # exported by the load
+    deferred = DeferredEmbedder(tiny_embedder.spec, tiny_embedder.identity, 64, load)
+    vecs = deferred.encode_text(PHRASES[:4])
+    assert loads == [1] and not deferred.loaded
+    assert np.sum(vecs * tiny_embedder.encode_text(PHRASES[:4]), axis=1).min() >= 0.9999
+
+
+def test_a_new_phrase_from_the_cli_never_imports_torch(cache, tmp_path, small_shapes_dir):
+    lib = str(tmp_path / "lib")
+    env_run = [sys.executable, "-m", "photoclip"]
+    args = ["--library", lib, "--model", "tiny-shapes"]
+    subprocess.run([*env_run, "index", *args, str(small_shapes_dir)], check=True,
+                   capture_output=True, env=_env(cache))  # fmt: skip
+    probe = (
+        "import sys; from photoclip.cli import main; "
+        f"rc = main(['search', 'a green triangle never searched', *{args!r}, '--json']); "
+        "print('TORCH' if 'torch' in sys.modules else 'NO TORCH', rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True, env=_env(cache)).stdout  # fmt: skip
+    assert out.strip().endswith("NO TORCH 0")
+    assert '"results"' in out
+
+
+def _env(cache):
+    import os
+
+    return {**os.environ, "XDG_CACHE_HOME": str(cache)}
