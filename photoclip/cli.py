@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from . import __version__, cli_collections
+from . import __version__, cli_collections, cli_duplicates
 from .config import MODEL_ENV, Resolver
 from .errors import PhotoclipError
 from .models import DEFAULT_MODEL, MODELS, get_spec
@@ -24,6 +24,7 @@ from .paths import LIBRARY_ENV
 COMMANDS = (
     "index", "search", "similar", "status", "problems", "folders", "remove", "models",
     "rebuild", "install-desktop", "uninstall-desktop", *cli_collections.COMMANDS,
+    *cli_duplicates.COMMANDS,
 )  # fmt: skip
 MODEL_SETTING = "model"
 # The model a switch in the app is heading for, until its vectors cover the library.
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("install-desktop", help="add photoclip to this user's app menu (Linux)")
     sub.add_parser("uninstall-desktop", help="remove what install-desktop added")
     cli_collections.add_parsers(sub, common)
+    cli_duplicates.add_parsers(sub, common)
     return p
 
 
@@ -295,10 +297,12 @@ _FORMAT_NAMES = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF", "heic": "HEIF", "
 
 def _searcher(args: argparse.Namespace) -> Any:
     from .search import Searcher
+    from .serving import serving_embedder
 
     store = open_library(args)
     embedder = model_for(args, store, model_key(args, store))
-    searcher = Searcher(store, embedder)
+    # A library being re-embedded for a new preprocessing searches its older vectors meanwhile.
+    searcher = Searcher(store, serving_embedder(store, embedder))
     if searcher.store.vector_count(searcher.model_id) == 0:
         raise PhotoclipError(
             f"Nothing is indexed with the {embedder.spec.key} model yet. "
@@ -527,6 +531,7 @@ _COMMAND_FUNCS = {
     "rebuild": cmd_rebuild,
     "install-desktop": cmd_install_desktop, "uninstall-desktop": cmd_uninstall_desktop,
     **cli_collections.FUNCS,
+    **cli_duplicates.FUNCS,
 }  # fmt: skip
 
 

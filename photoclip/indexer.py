@@ -373,12 +373,11 @@ class Indexer:
     def _embed(self, good: list[_Prepared]) -> list[Any]:
         """One vector per photo of ``good``; a photo the model chokes on gets None (and an
         error) instead of taking the batch down with it."""
-        import torch
-
         if not good:
             return []
         try:
-            return list(self.embedder.encode_tensors(torch.stack([p.tensor for p in good])))
+            # A photo's tensor is one view or several (photoclip.preprocess): one vector each.
+            return list(self.embedder.encode_views([p.tensor for p in good]))
         except Exception:
             if len(good) == 1:
                 log.exception("The model failed on %s", good[0].job.entry.path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .resource import resource_path
 
@@ -110,15 +110,31 @@ def get_spec(key: str) -> ModelSpec:
         raise PhotoclipError(f"Unknown model {key!r}. Choose one of: {known}.") from None
 
 
+# How photos were made into the model's input before photoclip saw the whole photo: open_clip's
+# centre square (photoclip.preprocess.CENTRE). Keys of that era end with the dimension.
+LEGACY_PREPROCESS = "centre"
+
+
 @dataclass(frozen=True)
 class ModelIdentity:
-    """What a vector was made with. Vectors of two identities are never ranked together."""
+    """What a vector was made with: the weights and how the photo was fed to them (see
+    ``photoclip.preprocess``). Vectors of two identities are never ranked together."""
 
     arch: str
     pretrained: str
     weights_sha256: str
     dim: int
+    preprocess: str = LEGACY_PREPROCESS
 
     @property
     def key(self) -> str:
-        return f"{self.arch}|{self.pretrained}|{self.weights_sha256[:16]}|{self.dim}"
+        key = f"{self.arch}|{self.pretrained}|{self.weights_sha256[:16]}|{self.dim}"
+        # A library's existing vectors keep their key (and their rows in the store).
+        return key if self.preprocess == LEGACY_PREPROCESS else f"{key}|{self.preprocess}"
+
+    def with_preprocess(self, preprocess: str) -> ModelIdentity:
+        return replace(self, preprocess=preprocess)
+
+    def same_weights(self, other: ModelIdentity) -> bool:
+        """Both made by the same weights (their text vectors are the same)."""
+        return self.with_preprocess(other.preprocess) == other

@@ -45,6 +45,7 @@ class ModelStatus(QObject):
         self.label = label
         self.embedder: Any = None
         self.target: Any = None  # the model being prepared, while a switch is under way
+        self._first: Any = None  # the first model loaded, while what serves is settled
         self.error = ""
         self.loading = False
         self._checking = False
@@ -98,12 +99,13 @@ class ModelStatus(QObject):
         if serving is not None and embedder.spec.key != self.services.model_key:
             return  # asked for before the user chose again: not wanted any more
         if serving is None:
-            self.embedder = embedder
-            self._show_model(embedder)
-            self.ready.emit(embedder)
+            # What serves searches is settled first: the library's older vectors, while it
+            # is re-embedded for a new way of feeding photos to the same model.
+            self._first = embedder
+            self.loading = True  # until settled
             run_task(
-                model_switch.settle_first_model, self.services.store, embedder.spec.key,
-                on_done=self._resume_switch,
+                model_switch.settle_first_model, self.services.store, embedder,
+                on_done=self._on_settled, on_failed=self._on_settle_failed,
             )  # fmt: skip
         elif embedder.identity == serving.identity:
             self._cancel_switch()
@@ -112,6 +114,23 @@ class ModelStatus(QObject):
             self.services.index_worker.set_embedder(embedder)  # stops the run with the old one
             self._show_preparing(None)
             self._check_coverage()
+
+    def _on_settle_failed(self, _message: str) -> None:
+        self._on_settled(model_switch.Launch(self._first, self._first, None))  # a busy library
+
+    def _on_settled(self, launch: model_switch.Launch) -> None:
+        if self.embedder is not None:
+            return
+        self.loading = False
+        self.embedder = launch.serving
+        self._show_model(launch.serving)
+        self.ready.emit(launch.serving)
+        if launch.upgrading:
+            self.target = launch.loaded
+            self.services.index_worker.set_embedder(launch.loaded)
+            self._show_preparing(None)
+            self._check_coverage()
+        self._resume_switch(launch.pending)
 
     def _resume_switch(self, pending: str | None) -> None:
         if pending and pending in MODELS and self.embedder is not None:
@@ -186,6 +205,14 @@ class ModelStatus(QObject):
 
     def _show_preparing(self, found: Coverage | None) -> None:
         new, old = self.services.model_key, self.embedder.spec.key
+        if self.target is not None and self.target.identity.same_weights(self.embedder.identity):
+            done = "" if found is None else f": {found.done:,} of {found.total:,} photos"
+            self.label.setText(f"Updating {old} to see whole photos{done}")
+            self.label.setToolTip(
+                "Your photos are being embedded again, whole instead of their centre square. "
+                "Searching keeps using the earlier vectors until every photo is ready."
+            )
+            return
         if found is None:
             self.label.setText(f"Preparing {new}; searches use {old} until then")
         else:

@@ -1,13 +1,15 @@
 """The library's side of a model switch without downtime, run in the task pool: how far the
-new model's vectors cover the library, and the settings that record a switch in progress
-(so the next launch resumes it) and its end (the library's model changes only then)."""
+new model's vectors cover the library, the settings that record a switch in progress (so the
+next launch resumes it) and its end (the library's model changes only then), and what serves
+searches at launch (``photoclip.serving``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..cli import MODEL_SETTING, PENDING_MODEL_SETTING
+from ..serving import serving_embedder
 
 if TYPE_CHECKING:
     from ..models import ModelIdentity
@@ -38,11 +40,27 @@ def finish_switch(store: Store, key: str) -> None:
         store.set_setting(PENDING_MODEL_SETTING, None)
 
 
-def settle_first_model(store: Store, key: str) -> str | None:
-    """At launch, once ``key`` is loaded: the model a switch left pending (to resume it), or
-    None, and then ``key`` is the library's model."""
+@dataclass(frozen=True)
+class Launch:
+    loaded: Any  # the model loaded at launch
+    serving: Any  # what answers searches: ``loaded``, or it fed photos the older way
+    pending: str | None  # the model key a switch left pending, to resume
+
+    @property
+    def upgrading(self) -> bool:
+        """The library is re-embedded with ``loaded`` while its older vectors serve."""
+        return self.serving is not self.loaded
+
+
+def settle_first_model(store: Store, loaded: Any) -> Launch:
+    """At launch, once ``loaded`` is: what serves searches, and the model a switch left
+    pending (to resume it). A library whose vectors the same weights made by feeding photos
+    another way is re-embedded while those serve: that is found from the vectors themselves,
+    not from a setting, so a close mid-way always resumes it. Without a pending switch,
+    ``loaded`` is the library's model."""
+    serving = serving_embedder(store, loaded)
     pending = store.get_setting(PENDING_MODEL_SETTING)
-    if pending and pending != key:
-        return pending
-    finish_switch(store, key)
-    return None
+    if pending and pending != loaded.spec.key:
+        return Launch(loaded, serving, pending)
+    finish_switch(store, loaded.spec.key)
+    return Launch(loaded, serving, None)

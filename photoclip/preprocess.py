@@ -1,0 +1,144 @@
+"""How a photo becomes the model's square input: the views of it the model sees. The method's
+name is part of every vector's identity (``models.ModelIdentity.preprocess``).
+
+``centre`` is open_clip's own eval transform (resize the short side, cut the centre square:
+a 16:9 photo loses 22 % on each side). ``squash`` resizes the whole photo into the square,
+``longest`` fits its long side and pads, ``crops`` sees overlapping squares covering it, and
+``whole`` squashes a photo up to 2:1 into one view and sees a wider one (a panorama) as a few
+overlapping windows of aspect 4:3 at most. Several views make one vector: the normalised mean
+of theirs. ``DEFAULT_PREPROCESS`` is photoclip's choice (bench/bench_framing.py measures them;
+README "The whole photo")."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+CENTRE = "centre"
+SQUASH = "squash"
+LONGEST = "longest"
+CROPS = "crops"
+WHOLE = "whole"
+DEFAULT_PREPROCESS = CENTRE
+METHODS = (CENTRE, SQUASH, LONGEST, CROPS, WHOLE)
+
+WINDOW_ASPECT = 4 / 3  # the widest window open_clip's training crops (aspect 3/4 to 4/3)
+SQUASH_LIMIT = 2.0  # ``whole`` squashes photos up to 2:1 into one view, windows beyond
+MAX_WINDOWS = 6
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels
+
+
+def windows(
+    width: int, height: int, aspect: float = WINDOW_ASPECT, overlap: bool = False
+) -> list[Box]:
+    """Evenly spaced windows along the long side of a ``width`` x ``height`` photo, as tall
+    (or wide) as its short side and at most ``aspect`` long, that together cover it; with
+    ``overlap``, neighbours share at least a quarter of a window (``crops``)."""
+    long, short = max(width, height), min(width, height)
+    if long <= short * aspect:
+        return [(0.0, 0.0, float(width), float(height))]
+    side = short * aspect
+    count = math.ceil((long - side) / (0.75 * side)) + 1 if overlap else math.ceil(long / side)
+    count = min(count, MAX_WINDOWS)
+    side = max(side, long / count)  # capped at MAX_WINDOWS: wider windows still cover it
+    step = (long - side) / (count - 1)
+    boxes = [(i * step, 0.0, i * step + side, float(short)) for i in range(count)]
+    if height > width:
+        boxes = [(y0, x0, y1, x1) for x0, y0, x1, y1 in boxes]
+    return boxes
+
+
+def view_boxes(method: str, width: int, height: int) -> list[Box]:
+    """The parts of a ``width`` x ``height`` photo that ``method`` squashes into views."""
+    whole = (0.0, 0.0, float(width), float(height))
+    if method == SQUASH:
+        return [whole]
+    if method == CROPS:
+        return windows(width, height, 1.0, overlap=True)
+    if method == WHOLE:
+        if max(width, height) <= SQUASH_LIMIT * min(width, height):
+            return [whole]
+        return windows(width, height)
+    raise ValueError(f"{method!r} doesn't make views from boxes")
+
+
+class ViewTransform:
+    """Photo (PIL, RGB) -> the model's input: a CHW tensor when the method sees the photo as
+    one view, else a VCHW tensor of its views (``blend`` makes them one vector)."""
+
+    def __init__(self, method: str, cfg: dict[str, Any], centre: Callable[[Any], Any]) -> None:
+        if method not in METHODS:
+            known = ", ".join(METHODS)
+            raise ValueError(f"Unknown preprocessing {method!r}; choose one of: {known}.")
+        self.method = method
+        self.size = int(cfg["size"][0] if isinstance(cfg["size"], (list, tuple)) else cfg["size"])
+        self.mean = np.asarray(cfg["mean"], np.float32)[:, None, None]
+        self.std = np.asarray(cfg["std"], np.float32)[:, None, None]
+        self.fill = int(cfg.get("fill_color", 0))
+        self.cfg = cfg
+        self.centre = centre  # open_clip's transform, for CENTRE: the vectors of old libraries
+
+    def __call__(self, image: Any) -> Any:
+        import torch
+
+        if self.method == CENTRE:
+            return self.centre(image)
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        if self.method == LONGEST:
+            views = [self._letterbox(image)]
+        else:
+            views = [self._squash(image, box) for box in view_boxes(self.method, *image.size)]
+        arrays = [self._normalise(v) for v in views]
+        if len(arrays) == 1:
+            return torch.from_numpy(arrays[0])
+        return torch.from_numpy(np.stack(arrays))
+
+    def _squash(self, image: Any, box: Box) -> Any:
+        from PIL import Image
+
+        return image.resize((self.size, self.size), Image.Resampling.BICUBIC, box=box)
+
+    def _letterbox(self, image: Any) -> Any:
+        from PIL import Image
+
+        w, h = image.size
+        scale = self.size / max(w, h)
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        canvas = Image.new("RGB", (self.size, self.size), (self.fill,) * 3)
+        canvas.paste(
+            image.resize((nw, nh), Image.Resampling.BICUBIC),
+            ((self.size - nw) // 2, (self.size - nh) // 2),
+        )
+        return canvas
+
+    def _normalise(self, view: Any) -> np.ndarray:
+        x = np.asarray(view, np.float32).transpose(2, 0, 1) * np.float32(1 / 255)
+        return np.ascontiguousarray((x - self.mean) / self.std)
+
+
+def flatten_views(tensors: Sequence[Any]) -> tuple[Any, list[int]]:
+    """Per-photo inputs (CHW or VCHW) -> one NCHW batch and each photo's view count."""
+    import torch
+
+    counts = [1 if t.dim() == 3 else int(t.shape[0]) for t in tensors]
+    if all(c == 1 for c in counts):
+        return torch.stack([t if t.dim() == 3 else t[0] for t in tensors]), counts
+    return torch.cat([t.unsqueeze(0) if t.dim() == 3 else t for t in tensors]), counts
+
+
+def blend(vectors: np.ndarray, counts: Sequence[int]) -> np.ndarray:
+    """One unit vector per photo: the normalised mean of its views' unit vectors."""
+    if all(c == 1 for c in counts):
+        return vectors
+    out = np.empty((len(counts), vectors.shape[1]), np.float32)
+    start = 0
+    for i, n in enumerate(counts):
+        mean = vectors[start : start + n].mean(axis=0)
+        out[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        start += n
+    return out
