@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from . import __version__, cli_collections, cli_duplicates
+from . import __version__, cli_collections
 from .config import MODEL_ENV, Resolver
 from .errors import PhotoclipError
 from .models import DEFAULT_MODEL, MODELS, get_spec
@@ -24,7 +24,6 @@ from .paths import LIBRARY_ENV
 COMMANDS = (
     "index", "search", "similar", "status", "problems", "folders", "remove", "models",
     "rebuild", "install-desktop", "uninstall-desktop", *cli_collections.COMMANDS,
-    *cli_duplicates.COMMANDS,
 )  # fmt: skip
 MODEL_SETTING = "model"
 # The model a switch in the app is heading for, until its vectors cover the library.
@@ -118,7 +117,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("install-desktop", help="add photoclip to this user's app menu (Linux)")
     sub.add_parser("uninstall-desktop", help="remove what install-desktop added")
     cli_collections.add_parsers(sub, common)
-    cli_duplicates.add_parsers(sub, common)
     return p
 
 
@@ -531,7 +529,6 @@ _COMMAND_FUNCS = {
     "rebuild": cmd_rebuild,
     "install-desktop": cmd_install_desktop, "uninstall-desktop": cmd_uninstall_desktop,
     **cli_collections.FUNCS,
-    **cli_duplicates.FUNCS,
 }  # fmt: skip
 
 
