@@ -5,10 +5,11 @@ comes from the ``random.Random`` that is passed in).  Used to train and test
 the tiny CLIP model in ``resources/models/tiny-shapes`` and to build photo
 libraries for end-to-end tests.
 
-The shape is always kept fully inside the *central square* of the image
-(side = short side of the image), because the CLIP preprocessing resizes the
-short side and centre-crops to a square: anything outside that square is
-cut away.
+``render`` keeps the shape fully inside the *central square* of the image
+(side = short side of the image), where a centre-cropping preprocess sees it;
+``render_placed`` puts it wherever it is told (off centre, partly outside the
+frame) and also returns its mask, for training views and for measuring how
+much of a photo a preprocessing sees (bench/bench_framing.py).
 
 CLI::
 
@@ -154,7 +155,30 @@ def _light_fields(
 
 
 def render(scene: Scene, size: tuple[int, int], rng: random.Random) -> Image.Image:
-    """Render ``scene`` as an RGB image of ``size`` = (width, height)."""
+    """Render ``scene`` as an RGB image of ``size`` = (width, height), the shape inside
+    the central square."""
+    return _render(scene, size, rng, None)[0]
+
+
+def render_placed(
+    scene: Scene,
+    size: tuple[int, int],
+    rng: random.Random,
+    centre: tuple[float, float],
+    diameter: float,
+) -> tuple[Image.Image, np.ndarray]:
+    """Render ``scene`` with the shape's circumscribed circle at ``centre`` (pixels, may lie
+    near or past the frame's edge) of ``diameter`` pixels. Returns the image and the
+    shape's coverage (float32 HxW in 0..1) in the frame."""
+    return _render(scene, size, rng, (float(centre[0]), float(centre[1]), float(diameter)))
+
+
+def _render(
+    scene: Scene,
+    size: tuple[int, int],
+    rng: random.Random,
+    placement: tuple[float, float, float] | None,
+) -> tuple[Image.Image, np.ndarray]:
     if scene.colour not in COLOURS or scene.background not in COLOURS:
         raise ValueError(f"unknown colour in {scene}")
     if scene.shape not in SHAPES:
@@ -176,36 +200,44 @@ def render(scene: Scene, size: tuple[int, int], rng: random.Random) -> Image.Ima
     img = base[None, None, :] * mul[:, :, None]
     img += add[:, :, None]
 
-    # shape: diameter of its circumscribed circle is 35-70 % of the short side,
-    # centre jittered but the whole circle stays inside the central square.
-    short = min(w, h)
-    diameter = short * rng.uniform(0.35, 0.70)
-    radius = diameter / 2.0
-    sq_x0 = (w - short) / 2.0
-    sq_y0 = (h - short) / 2.0
-    margin = radius + 1.0
-    cx = sq_x0 + rng.uniform(margin, max(margin, short - margin))
-    cy = sq_y0 + rng.uniform(margin, max(margin, short - margin))
+    if placement is None:
+        # shape: diameter of its circumscribed circle is 35-70 % of the short side,
+        # centre jittered but the whole circle stays inside the central square.
+        short = min(w, h)
+        diameter = short * rng.uniform(0.35, 0.70)
+        radius = diameter / 2.0
+        sq_x0 = (w - short) / 2.0
+        sq_y0 = (h - short) / 2.0
+        margin = radius + 1.0
+        cx = sq_x0 + rng.uniform(margin, max(margin, short - margin))
+        cy = sq_y0 + rng.uniform(margin, max(margin, short - margin))
+    else:
+        cx, cy, diameter = placement
+        radius = diameter / 2.0
     angle = rng.uniform(0, 2 * math.pi) if scene.shape != "circle" else 0.0
 
-    x0 = max(0, math.floor(cx - radius) - 2)
-    y0 = max(0, math.floor(cy - radius) - 2)
+    # the shape's box in the frame, clipped to it (the shape may reach past the edge)
+    bx0, by0 = math.floor(cx - radius) - 2, math.floor(cy - radius) - 2
     box = math.ceil(diameter) + 5
-    box = min(box, w - x0, h - y0)
-    mask = _shape_mask(scene.shape, box, radius, cx - x0, cy - y0, angle)
-    alpha = np.asarray(mask, dtype=np.float32)[:, :, None] * np.float32(1.0 / 255.0)
-
-    fg = _jitter(COLOURS[scene.colour], rng) * np.float32(rng.uniform(0.9, 1.05))  # mild lighting
-    region = img[y0 : y0 + box, x0 : x0 + box]
-    shape_px = fg[None, None, :] + luma[y0 : y0 + box, x0 : x0 + box, None]
-    region += alpha * (shape_px - region)
+    x0, y0 = max(0, bx0), max(0, by0)
+    x1, y1 = min(w, bx0 + box), min(h, by0 + box)
+    coverage = np.zeros((h, w), np.float32)
+    if x1 > x0 and y1 > y0:
+        mask = _shape_mask(scene.shape, box, radius, cx - bx0, cy - by0, angle)
+        alpha = np.asarray(mask, dtype=np.float32)[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+        alpha = alpha * np.float32(1.0 / 255.0)
+        coverage[y0:y1, x0:x1] = alpha
+        fg = _jitter(COLOURS[scene.colour], rng) * np.float32(rng.uniform(0.9, 1.05))
+        region = img[y0:y1, x0:x1]
+        shape_px = fg[None, None, :] + luma[y0:y1, x0:x1, None]
+        region += alpha[:, :, None] * (shape_px - region)
 
     chan = nprng.random(size=(h, w, 3), dtype=np.float32)
     chan -= 0.5
     chan *= np.float32(math.sqrt(12.0) * sigma * 0.5)
     img += chan
     np.clip(img, 0, 255, out=img)
-    return Image.fromarray(img.astype(np.uint8))
+    return Image.fromarray(img.astype(np.uint8)), coverage
 
 
 def jpeg_roundtrip(image: Image.Image, quality: int) -> Image.Image:
@@ -270,6 +302,59 @@ def read_manifest(root: Path) -> dict[str, dict[str, str]]:
     """``write_library``'s manifest: {absolute path: {path, colour, shape, background}}."""
     entries = json.loads((Path(root) / "manifest.json").read_text(encoding="utf-8"))
     return {str((Path(root) / e["path"]).resolve()): e for e in entries}
+
+
+# Frames of held-out photos for bench/bench_framing.py: (name, width / height).
+FRAMES: tuple[tuple[str, float], ...] = (
+    ("4:3", 4 / 3),
+    ("3:2", 3 / 2),
+    ("16:9", 16 / 9),
+    ("9:16", 9 / 16),
+    ("3:1", 3.0),
+)
+
+
+def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
+    """The square a centre-cropping preprocess keeps: (left, top, right, bottom)."""
+    short = min(width, height)
+    x0, y0 = (width - short) // 2, (height - short) // 2
+    return x0, y0, x0 + short, y0 + short
+
+
+def write_framed_library(root: Path, count: int, seed: int) -> list[dict]:
+    """Write ``count`` held-out photos whose shape lies anywhere in the frame (wholly inside
+    it) in the frames of ``FRAMES`` (long side 640-1600 px), and ``root/manifest.json``:
+    a list of ``{"path", "colour", "shape", "background", "frame", "in_centre"}``, where
+    ``in_centre`` is the fraction of the shape inside the photo's centre square."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    manifest = []
+    for i in range(1, count + 1):
+        scene = random_scene(rng)
+        frame, aspect = FRAMES[(i - 1) % len(FRAMES)]
+        long = rng.randint(640, 1600)
+        w, h = (long, round(long / aspect)) if aspect >= 1 else (round(long * aspect), long)
+        diameter = min(w, h) * rng.uniform(0.25, 0.6)
+        margin = diameter / 2 + 1
+        centre = (rng.uniform(margin, w - margin), rng.uniform(margin, h - margin))
+        image, coverage = render_placed(scene, (w, h), rng, centre, diameter)
+        x0, y0, x1, y1 = centre_square(w, h)
+        in_centre = float(coverage[y0:y1, x0:x1].sum() / max(coverage.sum(), 1e-6))
+        rel = f"{i:04d}-{frame.replace(':', 'x')}-{scene.colour}-{scene.shape}.jpg"
+        image.save(root / rel, format="JPEG", quality=rng.randint(85, 95))
+        manifest.append(
+            {
+                "path": rel,
+                "colour": scene.colour,
+                "shape": scene.shape,
+                "background": scene.background,
+                "frame": frame,
+                "in_centre": round(in_centre, 4),
+            }
+        )
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return manifest
 
 
 def main(argv: list[str] | None = None) -> int:
