@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from . import __version__, cli_collections
+from . import __version__, cli_collections, cli_duplicates
 from .config import MODEL_ENV, Resolver
 from .errors import PhotoclipError
 from .models import DEFAULT_MODEL, MODELS, get_spec
@@ -24,6 +24,7 @@ from .paths import LIBRARY_ENV
 COMMANDS = (
     "index", "search", "similar", "status", "problems", "folders", "remove", "models",
     "rebuild", "install-desktop", "uninstall-desktop", *cli_collections.COMMANDS,
+    *cli_duplicates.COMMANDS,
 )  # fmt: skip
 MODEL_SETTING = "model"
 # The model a switch in the app is heading for, until its vectors cover the library.
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("install-desktop", help="add photoclip to this user's app menu (Linux)")
     sub.add_parser("uninstall-desktop", help="remove what install-desktop added")
     cli_collections.add_parsers(sub, common)
+    cli_duplicates.add_parsers(sub, common)
     return p
 
 
@@ -248,6 +250,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         if getattr(embedder, "loaded", True) and not stop.is_set():
             # The model is in memory anyway: ready what the first search would wait for.
             Searcher(store, embedder).prepare(stop)
+        if not stop.is_set():
+            cli_duplicates.check_for_copies(store, embedder, stop)
     except KeyboardInterrupt:
         stop.set()
         raise
@@ -529,6 +533,7 @@ _COMMAND_FUNCS = {
     "rebuild": cmd_rebuild,
     "install-desktop": cmd_install_desktop, "uninstall-desktop": cmd_uninstall_desktop,
     **cli_collections.FUNCS,
+    **cli_duplicates.FUNCS,
 }  # fmt: skip
 
 

@@ -363,6 +363,7 @@ class Searcher:
             )  # fmt: skip
             keep = np.isin(ids, allowed)
             ids, mat, scores = ids[keep], mat[keep], scores[keep]
+        exclude = [*exclude, *self.store.hidden_photo_ids()]  # copies hidden (duplicates.py)
         if len(exclude):
             keep = ~np.isin(ids, np.asarray(exclude, np.int64))
             ids, mat, scores = ids[keep], mat[keep], scores[keep]

@@ -18,13 +18,14 @@ from .base import (
     refuse_network_library,
 )
 from .collections import Album, CollectionsMixin
+from .duplicates import DuplicatesMixin, Hashes, PhotoFile
 from .folders import Folder, FoldersMixin, FolderState, folder_paths
 from .photos import PHOTO_COLUMNS, KnownFile, PhotosMixin, Problem, photo_filter_sql
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .vectors import TEXT_VECTORS_KEPT, VectorsMixin
 
 
-class Store(FoldersMixin, PhotosMixin, VectorsMixin, CollectionsMixin):
+class Store(FoldersMixin, PhotosMixin, VectorsMixin, CollectionsMixin, DuplicatesMixin):
     """Thread-safe handle on one library database. Each thread gets its own connection."""
 
 
@@ -39,7 +40,9 @@ __all__ = [
     "BackupProgress",
     "Folder",
     "FolderState",
+    "Hashes",
     "KnownFile",
+    "PhotoFile",
     "Problem",
     "Store",
     "StoreBase",

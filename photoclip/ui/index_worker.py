@@ -185,13 +185,16 @@ class IndexWorker(QObject):
 
     def _prepare_search(self, embedder: Embedder) -> None:
         """While the model is at hand in this thread: ready what telling a strong match
-        needs, so the first search doesn't wait for it (stops with the worker)."""
+        needs, so the first search doesn't wait for it, and check the new photos for copies
+        (stops with the worker)."""
+        from ..duplicates import check_for_copies
         from ..search import Searcher
 
         try:
             Searcher(self.store, embedder).prepare(self.stop)
         except PhotoclipError as exc:  # a busy library, say: the first search does it
             log.info("Search not prepared: %s", exc)
+        check_for_copies(self.store, embedder, self.stop)
 
     def _on_batch(self, photo_ids: list[int]) -> None:
         rows: list[dict[str, Any]] = [
