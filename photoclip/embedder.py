@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import pickle
 import re
@@ -34,7 +35,8 @@ from .download import (
 )
 from .errors import ModelUnavailableError, PhotoclipError
 from .models import DEFAULT_MODEL, ModelIdentity, ModelSpec, get_spec
-from .preprocess import DEFAULT_PREPROCESS, ViewTransform, blend, flatten_views
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_ENV = "PHOTOCLIP_WEIGHTS"
 SAFE_WEIGHTS_NAME = "open_clip_model.safetensors"
@@ -227,6 +229,17 @@ def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+_chosen_threads: int | None = None  # set_model_threads(): wins over a model's own count
+
+
+def set_model_threads(threads: int | None) -> None:
+    """From their next call on, loaded models use ``threads`` CPU threads (0: all), whichever
+    thread runs them: the app's Settings take effect without reloading. None: each model's
+    own count again."""
+    global _chosen_threads
+    _chosen_threads = None if threads is None else threads or default_threads()
+
+
 class Embedder:
     """A loaded CLIP model. Thread-safe: calls into the model are serialised."""
 
@@ -262,8 +275,9 @@ class Embedder:
 
         # torch's intra-op thread count is per calling thread (OpenMP): apply ours in
         # whichever thread runs the model, not only in the one that loaded it.
-        if torch.get_num_threads() != self.threads:
-            torch.set_num_threads(self.threads)
+        wanted = _chosen_threads or self.threads
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
 
         from .precision import autocast_for
 
@@ -280,27 +294,12 @@ class Embedder:
             feats = self.model.encode_image(x)
         return _normalise(feats.float().cpu().numpy())
 
-    def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
-        """One unit vector per photo from ``preprocess``'s outputs (one view or several)."""
-        batch, counts = flatten_views(tensors)
-        return blend(self.encode_tensors(batch), counts)
-
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
+        import torch
+
         if not images:
             return np.zeros((0, self.identity.dim), np.float32)
-        return self.encode_views([self.preprocess(im) for im in images])
-
-    def with_preprocess(self, method: str) -> Embedder:
-        """The same loaded model fed photos by ``method`` (its vectors are of that identity):
-        searches keep using a library's older vectors while it is re-embedded."""
-        if method == self.identity.preprocess:
-            return self
-        twin = Embedder.__new__(Embedder)
-        twin.__dict__.update(self.__dict__)  # the model, its lock and its text cache shared
-        views = self.preprocess
-        twin.preprocess = ViewTransform(method, views.cfg, views.centre)
-        twin.identity = self.identity.with_preprocess(method)
-        return twin
+        return self.encode_tensors(torch.stack([self.preprocess(im) for im in images]))
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """Embed prompts; recent prompts are cached (typing re-sends the same words)."""
@@ -349,6 +348,12 @@ class DeferredEmbedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def device(self) -> str:
+        if self._model is None:
+            return "the CPU (the image side loads when photos need it)"
+        return self._model.device
+
     def load(self) -> Embedder:
         """The real model, loaded now if it wasn't (once, whichever thread asks first). Any
         failure is a ModelUnavailableError, never mistaken for a problem with a photo."""
@@ -375,17 +380,6 @@ class DeferredEmbedder:
 
     def encode_tensors(self, batch: Any) -> np.ndarray:
         return self.load().encode_tensors(batch)
-
-    def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
-        return self.load().encode_views(tensors)
-
-    def with_preprocess(self, method: str) -> DeferredEmbedder:
-        if method == self.identity.preprocess:
-            return self
-        identity = self.identity.with_preprocess(method)
-        return DeferredEmbedder(
-            self.spec, identity, self.image_size, lambda: self.load().with_preprocess(method)
-        )
 
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
         return self.load().encode_images(images)
@@ -423,11 +417,7 @@ def deferred_from_profile(
     try:
         p = json.loads(profile)
         identity = ModelIdentity(
-            str(p["arch"]),
-            str(p["pretrained"]),
-            str(p["weights_sha256"]),
-            int(p["dim"]),
-            str(p["preprocess"]),  # a profile from before it was recorded: load the model
+            str(p["arch"]), str(p["pretrained"]), str(p["weights_sha256"]), int(p["dim"])
         )
         return DeferredEmbedder(spec, identity, int(p["image_size"]), load)
     except (ValueError, KeyError, TypeError):
@@ -453,6 +443,53 @@ def known_identity(
     return found.identity if found is not None else None
 
 
+_PROFILES = "profiles.json"
+
+
+def _remember_profile(key: str, weights_path: str, embedder: Embedder) -> None:
+    """Keep :func:`profile_of` in the cache folder too, for :func:`deferred_for` (the app
+    starts before any library is open). Best effort."""
+    from .precision import cache_dir
+
+    path = cache_dir() / _PROFILES
+    try:
+        entry = profile_setting(key, weights_path)
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        if not isinstance(data, dict) or data.get(entry) == profile_of(embedder):
+            return
+        data[entry] = profile_of(embedder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except (OSError, ValueError) as exc:
+        log.info("Model profile not cached: %s", exc)
+
+
+def deferred_for(
+    key: str, weights: str | None, load: Callable[[], Embedder]
+) -> DeferredEmbedder | None:
+    """A stand-in for the model ``key`` whose weights file was loaded before on this
+    computer (same path, size and mtime), so that it answers text at once from its exported
+    text tower while ``load`` waits for the first photo; None when there is no such record
+    or no exported text tower (then loading the model is the quickest way to a search)."""
+    from .precision import cache_dir
+
+    spec = get_spec(key)
+    path = locate_weights(spec, weights)
+    if path is None:
+        return None
+    try:
+        data = json.loads((cache_dir() / _PROFILES).read_text(encoding="utf-8"))
+        saved = data.get(profile_setting(key, path)) if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+    deferred = deferred_from_profile(spec, saved, load) if isinstance(saved, str) else None
+    if deferred is None or deferred._text_tower() is None:
+        return None
+    return deferred
+
+
 def _normalise(x: np.ndarray) -> np.ndarray:
     x = x.astype(np.float32, copy=False)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
@@ -460,8 +497,6 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 def _image_size(preprocess: Any) -> int:
-    if isinstance(preprocess, ViewTransform):
-        return preprocess.size
     for t in getattr(preprocess, "transforms", []):
         size = getattr(t, "size", None)
         if isinstance(size, int):
@@ -481,10 +516,8 @@ def load_embedder(
     allow_download: bool = True,
     progress: DownloadProgress | None = None,
     stop: threading.Event | None = None,
-    preprocessing: str = DEFAULT_PREPROCESS,
 ) -> Embedder:
-    """Load ``model`` (a key of ``photoclip.models.MODELS``) ready for inference, fed photos
-    by ``preprocessing`` (``photoclip.preprocess``)."""
+    """Load ``model`` (a key of ``photoclip.models.MODELS``) ready for inference."""
     spec = get_spec(model)
     resolved = resolve_weights(
         spec, weights, allow_download=allow_download, progress=progress, stop=stop
@@ -527,12 +560,11 @@ def load_embedder(
         pretrained=spec.pretrained or spec.key,
         weights_sha256=resolved.sha256,
         dim=dim,
-        preprocess=preprocessing,
     )
-    views = ViewTransform(preprocessing, open_clip.get_model_preprocess_cfg(clip), preprocess)
-    embedder = Embedder(spec, clip, views, tokenizer, identity, dev, choice.precision)
+    embedder = Embedder(spec, clip, preprocess, tokenizer, identity, dev, choice.precision)
     embedder.threads = threads or default_threads()
     embedder.precision_choice = choice
+    _remember_profile(spec.key, resolved.path, embedder)
     return embedder
 
 

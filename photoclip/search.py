@@ -242,6 +242,10 @@ class Searcher:
         # the wording couldn't be embedded
         self._rephrased: OrderedDict[bytes, np.ndarray | None] = OrderedDict()
         self._rephrased_lock = threading.Lock()
+        # False in the app while the user types: a pause's phrase is kept in memory, and only
+        # the search the user settles on (settle()) goes into the library's remembered phrases.
+        self.remember_phrases = True
+        self._unsettled: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- query vectors ---------------------------------------------------------------------
 
@@ -284,19 +288,47 @@ class Searcher:
                     self._rephrased.popitem(last=False)
         return vector
 
-    def _text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def _text_vectors(
+        self, texts: list[str], remember: bool | None = None
+    ) -> dict[str, np.ndarray]:
         """Phrases searched for before come from the store (no model needed); new ones are
-        embedded and remembered."""
+        embedded and remembered (with ``remember_phrases`` off, in memory until settled)."""
         known = self.store.text_vectors(self.model_id, texts)
+        with self._rephrased_lock:
+            known.update(
+                {t: self._unsettled[t] for t in texts if t in self._unsettled and t not in known}
+            )
         new = [t for t in dict.fromkeys(texts) if t not in known]
         if new:
             fresh = dict(zip(new, self.embedder.encode_text(new), strict=True))
-            try:
-                self.store.remember_text_vectors(self.model_id, fresh)
-            except StoreError as exc:  # a busy or read-only library: search all the same
-                log.info("Search phrase not remembered: %s", exc)
+            if self.remember_phrases if remember is None else remember:
+                self._remember(fresh)
+            else:
+                with self._rephrased_lock:
+                    self._unsettled.update(fresh)
+                    while len(self._unsettled) > 256:
+                        self._unsettled.popitem(last=False)
             known.update(fresh)
         return known
+
+    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
+        try:
+            self.store.remember_text_vectors(self.model_id, vectors)
+        except StoreError as exc:  # a busy or read-only library: search all the same
+            log.info("Search phrase not remembered: %s", exc)
+
+    def settle(self, query: str) -> None:
+        """The user settled on ``query`` (opened a result, left the search bar): remember its
+        phrases in the library, so a later process finds them without the model."""
+        try:
+            texts = [t.text for t in parse_query(query) if t.text is not None]
+        except QueryError:
+            return
+        texts += [rephrase(t) for t in texts]
+        with self._rephrased_lock:
+            settled = {t: self._unsettled.pop(t) for t in texts if t in self._unsettled}
+        if settled:
+            self._remember(settled)
 
     def _image_vector(self, path: str) -> np.ndarray:
         pid = self.store.photo_id_for_path(path)
@@ -425,7 +457,7 @@ class Searcher:
         for start in range(0, len(missing), chunk):
             if stop is not None and stop.is_set():
                 return False
-            self._text_vectors(missing[start : start + chunk])
+            self._text_vectors(missing[start : start + chunk], remember=True)
         return self._neutral_vectors(embed=False) is not None
 
     def neutral_bank(self, library: np.ndarray) -> NeutralBank | None:
@@ -447,7 +479,7 @@ class Searcher:
                 captions = list(NEUTRAL_CAPTIONS)
                 known = self.store.text_vectors(self.model_id, captions)
                 if len(known) < len(captions) and embed:
-                    known = self._text_vectors(captions)
+                    known = self._text_vectors(captions, remember=True)
                 if len(known) == len(captions):
                     self._bank_vectors = np.stack([known[c] for c in captions])
             return self._bank_vectors

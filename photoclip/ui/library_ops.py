@@ -3,6 +3,7 @@ thread): the sidebar's summary, adding and removing folders."""
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,10 +57,12 @@ def use_model_threads(threads: int) -> None:
 
     torch's intra-op thread count belongs to the calling thread (OpenMP), so each worker
     thread that runs the model sets it for itself."""
-    import torch
+    from ..embedder import default_threads, set_model_threads
 
-    from ..embedder import default_threads
-
+    set_model_threads(threads)  # the model applies it itself in whichever thread runs it
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return  # no model loaded yet (a search answered by the text tower): nothing to set
     wanted = threads or default_threads()
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)

@@ -1,5 +1,7 @@
 """Loads the CLIP model in a background thread (torch is imported there, never before the
-window shows), reporting download progress and a readable error when it can't."""
+window shows), reporting download progress and a readable error when it can't. Weights loaded
+before on this computer come back at once as a stand-in that answers text searches from the
+exported text tower; the model itself loads when a photo needs it."""
 
 from __future__ import annotations
 
@@ -47,17 +49,23 @@ class ModelLoader(QObject):
 
     @Slot(str, str, int)
     def load(self, key: str, weights: str, threads: int) -> None:
-        from ..embedder import load_embedder
+        from ..embedder import deferred_for, load_embedder
 
         self.attempts += 1
-        try:
-            embedder: Embedder = load_embedder(
+
+        def load_now() -> Embedder:
+            return load_embedder(
                 key,
                 weights=weights or None,
                 threads=threads or None,
                 progress=self._progress,
                 stop=self._cancel,  # a cancel ends even a stalled download at once
             )
+
+        try:
+            # Weights this computer has loaded before: searches start at once with the text
+            # tower exported then (numpy, no torch); the model loads when a photo needs it.
+            embedder: Any = deferred_for(key, weights or None, load_now) or load_now()
         except PhotoclipError as exc:
             from ..errors import ModelUnavailableError
 

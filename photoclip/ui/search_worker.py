@@ -85,6 +85,7 @@ class SearchWorker(QObject):
     waitingForModel = Signal(int)  # generation
     _submitted = Signal(object)
     _embedderChanged = Signal(object)
+    _settled = Signal(str)
 
     def __init__(self, store: Store) -> None:
         super().__init__()
@@ -97,6 +98,7 @@ class SearchWorker(QObject):
         self.threads = 0  # CPU threads for the model (0: all), set from Settings
         self._submitted.connect(self._run)
         self._embedderChanged.connect(self._set_embedder)
+        self._settled.connect(self._settle)
 
     @property
     def ready(self) -> bool:
@@ -111,7 +113,17 @@ class SearchWorker(QObject):
     def set_embedder(self, embedder: Embedder) -> None:
         self._embedderChanged.emit(embedder)
 
+    def settle(self, text: str) -> None:
+        """The user settled on the search ``text`` (opened a result, left the search bar):
+        only then are its phrases remembered in the library, not every pause's prefix."""
+        self._settled.emit(text)
+
     # -- worker thread ---------------------------------------------------------------------
+
+    @Slot(str)
+    def _settle(self, text: str) -> None:
+        if self._searcher is not None and text.strip():
+            self._searcher.settle(text)
 
     @Slot(object)
     def _set_embedder(self, embedder: Embedder) -> None:
@@ -122,6 +134,7 @@ class SearchWorker(QObject):
         except PhotoclipError as exc:
             self.failed.emit(self.latest, str(exc))
             return
+        self._searcher.remember_phrases = False  # until settle()
         self._qvec = None
         waiting, self._waiting = self._waiting, None
         if waiting is not None and waiting.generation >= self.latest:

@@ -55,7 +55,8 @@ def test_window_appears_before_torch_is_imported(tmp_path, tiny_model):
         window.model_status.ready.connect(lambda _: qapp.quit())
         qapp.exec()
         assert window.model_status.embedder is not None, window.model_status.error
-        assert "torch" in sys.modules
+        # (torch may still be out: weights loaded before come back as a stand-in that
+        # answers text from the exported text tower, photoclip.text_tower)
         app.close(window)
         print("window-before-torch: ok")
         """

@@ -92,3 +92,28 @@ def _env(cache):
     import os
 
     return {**os.environ, "XDG_CACHE_HOME": str(cache)}
+
+
+def test_the_app_gets_a_stand_in_for_weights_loaded_before(cache, tiny_embedder):
+    """The app's loader: weights this computer loaded before come back at once as a deferred
+    model answering text from the exported tower; the model loads for a photo."""
+    from PIL import Image
+
+    from photoclip.embedder import deferred_for
+
+    loads = []
+
+    def load():
+        loads.append(1)
+        return load_embedder("tiny-shapes", device="cpu", precision="fp32", allow_download=False)
+
+    assert deferred_for("tiny-shapes", None, load) is None  # never loaded here
+    load()
+    stand_in = deferred_for("tiny-shapes", None, load)
+    assert stand_in is not None and not stand_in.loaded
+    assert stand_in.identity == tiny_embedder.identity
+    text = stand_in.encode_text(["a red circle"])
+    assert loads == [1] and not stand_in.loaded
+    assert float(text[0] @ tiny_embedder.encode_text(["a red circle"])[0]) >= 0.9999
+    stand_in.encode_images([Image.new("RGB", (64, 64), "red")])
+    assert loads == [1, 1] and stand_in.loaded
