@@ -35,6 +35,7 @@ from .download import (
 )
 from .errors import ModelUnavailableError, PhotoclipError
 from .models import DEFAULT_MODEL, ModelIdentity, ModelSpec, get_spec
+from .preprocess import DEFAULT_PREPROCESS, ViewTransform, blend, flatten_views
 
 log = logging.getLogger(__name__)
 
@@ -294,12 +295,27 @@ class Embedder:
             feats = self.model.encode_image(x)
         return _normalise(feats.float().cpu().numpy())
 
-    def encode_images(self, images: Sequence[Any]) -> np.ndarray:
-        import torch
+    def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
+        """One unit vector per photo from ``preprocess``'s outputs (one view or several)."""
+        batch, counts = flatten_views(tensors)
+        return blend(self.encode_tensors(batch), counts)
 
+    def encode_images(self, images: Sequence[Any]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.identity.dim), np.float32)
-        return self.encode_tensors(torch.stack([self.preprocess(im) for im in images]))
+        return self.encode_views([self.preprocess(im) for im in images])
+
+    def with_preprocess(self, method: str) -> Embedder:
+        """The same loaded model fed photos by ``method`` (its vectors are of that identity):
+        searches keep using a library's older vectors while it is re-embedded."""
+        if method == self.identity.preprocess:
+            return self
+        twin = Embedder.__new__(Embedder)
+        twin.__dict__.update(self.__dict__)  # the model, its lock and its text cache shared
+        views = self.preprocess
+        twin.preprocess = ViewTransform(method, views.cfg, views.centre)
+        twin.identity = self.identity.with_preprocess(method)
+        return twin
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """Embed prompts; recent prompts are cached (typing re-sends the same words)."""
@@ -381,6 +397,17 @@ class DeferredEmbedder:
     def encode_tensors(self, batch: Any) -> np.ndarray:
         return self.load().encode_tensors(batch)
 
+    def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
+        return self.load().encode_views(tensors)
+
+    def with_preprocess(self, method: str) -> DeferredEmbedder:
+        if method == self.identity.preprocess:
+            return self
+        identity = self.identity.with_preprocess(method)
+        return DeferredEmbedder(
+            self.spec, identity, self.image_size, lambda: self.load().with_preprocess(method)
+        )
+
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
         return self.load().encode_images(images)
 
@@ -417,7 +444,11 @@ def deferred_from_profile(
     try:
         p = json.loads(profile)
         identity = ModelIdentity(
-            str(p["arch"]), str(p["pretrained"]), str(p["weights_sha256"]), int(p["dim"])
+            str(p["arch"]),
+            str(p["pretrained"]),
+            str(p["weights_sha256"]),
+            int(p["dim"]),
+            str(p["preprocess"]),  # a profile from before it was recorded: load the model
         )
         return DeferredEmbedder(spec, identity, int(p["image_size"]), load)
     except (ValueError, KeyError, TypeError):
@@ -497,6 +528,8 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 def _image_size(preprocess: Any) -> int:
+    if isinstance(preprocess, ViewTransform):
+        return preprocess.size
     for t in getattr(preprocess, "transforms", []):
         size = getattr(t, "size", None)
         if isinstance(size, int):
@@ -516,8 +549,10 @@ def load_embedder(
     allow_download: bool = True,
     progress: DownloadProgress | None = None,
     stop: threading.Event | None = None,
+    preprocessing: str = DEFAULT_PREPROCESS,
 ) -> Embedder:
-    """Load ``model`` (a key of ``photoclip.models.MODELS``) ready for inference."""
+    """Load ``model`` (a key of ``photoclip.models.MODELS``) ready for inference, fed photos
+    by ``preprocessing`` (``photoclip.preprocess``)."""
     spec = get_spec(model)
     resolved = resolve_weights(
         spec, weights, allow_download=allow_download, progress=progress, stop=stop
@@ -560,8 +595,10 @@ def load_embedder(
         pretrained=spec.pretrained or spec.key,
         weights_sha256=resolved.sha256,
         dim=dim,
+        preprocess=preprocessing,
     )
-    embedder = Embedder(spec, clip, preprocess, tokenizer, identity, dev, choice.precision)
+    views = ViewTransform(preprocessing, open_clip.get_model_preprocess_cfg(clip), preprocess)
+    embedder = Embedder(spec, clip, views, tokenizer, identity, dev, choice.precision)
     embedder.threads = threads or default_threads()
     embedder.precision_choice = choice
     _remember_profile(spec.key, resolved.path, embedder)
