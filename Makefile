@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PILLOW_SDIST := .cache/pillow-sdist
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv venv-test lint format typecheck pytest test-data bench screenshots clean
+.PHONY: help run test venv venv-test lint format typecheck pytest test-data bench bench-rclip screenshots clean
 .PHONY: system-deps qt-deps install-desktop uninstall-desktop icons bundle bundle-smoke appimage
 
 help: ## List the targets
@@ -49,10 +49,14 @@ $(PILLOW_SDIST)/.done:
 	cd $(PILLOW_SDIST) && tar xzf pillow-*.tar.gz --wildcards '*/Tests/images/*' && mv pillow-*/Tests/images images && rm -rf pillow-*/
 	touch $@
 
-bench: venv-test ## Indexing, search, model and GUI benchmarks (prints figures; not a test)
-	$(BIN)/python -m bench.bench_index
+bench: venv-test ## photoclip beside rclip, indexing, search, model and GUI benchmarks (prints figures; not a test)
+	$(BIN)/python -m bench.bench_rclip
+	$(BIN)/python -m bench.bench_index --skip-cli
 	$(BIN)/python -m bench.bench_models
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.bench_gui
+
+bench-rclip: venv-test ## photoclip and rclip 4.0.8 alternated on one generated library, ratios
+	$(BIN)/python -m bench.bench_rclip
 
 screenshots: venv-test system-deps ## Run the app under Xvfb on a demo library and save docs/screenshots/
 	xvfb-run -a -s "-screen 0 1400x900x24" $(BIN)/python -m tools.screenshots docs/screenshots

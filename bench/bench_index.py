@@ -242,10 +242,14 @@ def main() -> None:
     line("load model (fp32), s", f"{time.perf_counter() - t:.2f}")
     bare = bench_model(emb, paths, args.runs)
     line("bare model fp32, photos/s", f"{bare:.1f}")
-    emb_bf16 = load_embedder(args.model, precision="bf16")
-    bare_bf16 = bench_model(emb_bf16, paths, args.runs)
-    line("bare model bf16 autocast, photos/s", f"{bare_bf16:.1f}  ({bare_bf16 / bare:.2f}x fp32)")
-    del emb_bf16
+    for precision in ("bf16", "int8"):
+        other = load_embedder(args.model, precision=precision)
+        rate = bench_model(other, paths, args.runs)
+        line(f"bare model {precision}, photos/s", f"{rate:.1f}  ({rate / bare:.2f}x fp32)")
+        del other
+    auto = load_embedder(args.model)  # measured once per machine, then cached
+    line("precision chosen on this machine", auto.precision_choice.describe())
+    del auto
 
     print(f"\nFull pipeline: Indexer.run over {len(paths)} photos (median of {args.runs})")
     rate, rescan, _ = bench_pipeline(emb, root, args.runs)

@@ -429,8 +429,10 @@ def _precision_status(args: argparse.Namespace, store: Any, key: str) -> str:
     if args.precision != "auto":
         return f"{args.precision} (your choice)"
     identity = known_identity(get_spec(key), weights_for(args, key), store.get_setting)
-    if identity is None:
-        return "measured when the model first loads"
+    if identity is None:  # this library hasn't loaded these weights: perhaps another has
+        from .precision import describe_for
+
+        return describe_for(key, weights_for(args, key))
     for device in ("cpu", "cuda", "mps"):
         choice = cached_choice(identity.weights_sha256, device)
         if choice is not None:

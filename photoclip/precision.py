@@ -194,27 +194,86 @@ def autocast_for(precision: str, device: str) -> Any:
 
 
 def quantize_int8(model: Any) -> list[tuple[Any, str, Any]]:
-    """Swap every plain ``nn.Linear`` of ``model`` for a dynamic int8 one, in place. Returns
-    what was swapped, so :func:`restore_linears` can undo it. (``nn.MultiheadAttention``'s
-    own projection is left alone: attention reads its weight directly.)"""
+    """Swap every plain ``nn.Linear`` of ``model`` for a dynamic int8 one, and every
+    self-attention (``nn.MultiheadAttention``) for one whose two projections are int8 too,
+    in place. Returns what was swapped, so :func:`restore_linears` can undo it. (Linear
+    layers inside other attention modules are left alone: those read their weights.)"""
     import torch
     from torch.ao.quantization import default_dynamic_qconfig
 
-    swapped = []
+    swapped: list[tuple[Any, str, Any]] = []
     with warnings.catch_warnings():
         # torch.ao's quantized tensors are deprecated in favour of torchao (see README:
         # torchao's int8 path measured slower than fp32 on these CPUs); the probe drops int8
         # in a torch that no longer has them.
         warnings.simplefilter("ignore")
         for parent in list(model.modules()):
-            if "Att" in type(parent).__name__:
+            if "Att" in type(parent).__name__ and "Block" not in type(parent).__name__:
                 continue  # attention pools and the like read their projections' weights
             for name, child in list(parent.named_children()):
                 if type(child) is torch.nn.Linear:
                     child.qconfig = default_dynamic_qconfig  # type: ignore[assignment]
                     setattr(parent, name, _int8_linear_class().from_float(child))
                     swapped.append((parent, name, child))
+                elif type(child) is torch.nn.MultiheadAttention and _plain(child):
+                    setattr(parent, name, _int8_attention_class()(child))
+                    swapped.append((parent, name, child))
     return swapped
+
+
+def _plain(mha: Any) -> bool:
+    """An attention whose query, key and value come from one input through one projection."""
+    return bool(
+        mha._qkv_same_embed_dim
+        and mha.in_proj_bias is not None
+        and mha.bias_k is None
+        and not mha.add_zero_attn
+        and mha.dropout == 0.0
+    )
+
+
+_INT8_ATTENTION: Any = None
+
+
+def _int8_attention_class() -> Any:
+    """Self-attention with int8 dynamic projections (a third of a transformer block's
+    Linear work, which ``nn.MultiheadAttention`` keeps in fp32) and torch's fused attention.
+    Called as open_clip's blocks call ``nn.MultiheadAttention``: ``(x, x, x, need_weights=
+    False, attn_mask=...)``."""
+    global _INT8_ATTENTION
+    if _INT8_ATTENTION is None:
+        import torch
+        import torch.nn.functional as F
+        from torch.ao.quantization import default_dynamic_qconfig
+
+        class Int8SelfAttention(torch.nn.Module):
+            def __init__(self, mha: Any) -> None:
+                super().__init__()
+                self.heads = mha.num_heads
+                self.batch_first = mha.batch_first
+                width = mha.embed_dim
+                qkv = torch.nn.Linear(width, 3 * width)
+                qkv.weight, qkv.bias = mha.in_proj_weight, mha.in_proj_bias
+                for lin in (qkv, mha.out_proj):
+                    lin.qconfig = default_dynamic_qconfig
+                linear = _int8_linear_class()
+                self.qkv = linear.from_float(qkv)
+                self.out = linear.from_float(mha.out_proj)
+
+            def forward(self, query: Any, key: Any, value: Any, need_weights: bool = False,
+                        attn_mask: Any = None, key_padding_mask: Any = None) -> Any:  # fmt: skip
+                if key is not query or value is not query or key_padding_mask is not None:
+                    raise ValueError("int8 attention handles self-attention only")
+                x = query if self.batch_first else query.transpose(0, 1)
+                n, length, width = x.shape
+                qkv = self.qkv(x).view(n, length, 3, self.heads, width // self.heads)
+                q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+                y = self.out(y.transpose(1, 2).reshape(n, length, width))
+                return (y if self.batch_first else y.transpose(0, 1)), None
+
+        _INT8_ATTENTION = Int8SelfAttention
+    return _INT8_ATTENTION
 
 
 _INT8_LINEAR: Any = None
@@ -399,3 +458,24 @@ def apply_precision(model: Any, precision: str, device: str) -> Any:
     if precision == "int8":
         quantize_int8(model)
     return model
+
+
+def describe_for(key: str, weights: str | None = None) -> str:
+    """The precision model ``key`` runs at on this machine and why, from the caches alone
+    (no torch, no hashing): for Settings and `photoclip status`."""
+    from .embedder import locate_weights, profile_setting
+    from .models import get_spec
+
+    path = locate_weights(get_spec(key), weights)
+    if path is None:
+        return "measured the first time the model loads"
+    profiles = _read_cache(cache_dir() / "profiles.json")  # embedder._remember_profile's
+    try:
+        sha = json.loads(profiles.get(profile_setting(key, path), "{}")).get("weights_sha256")
+    except (ValueError, AttributeError):
+        sha = None
+    for device in ("cpu", "cuda", "mps"):
+        choice = cached_choice(sha, device) if sha else None
+        if choice is not None:
+            return choice.describe()
+    return "measured the first time the model loads"

@@ -88,7 +88,8 @@ def test_the_probe_leaves_the_model_at_its_choice(tiny_embedder):
     model = load_embedder("tiny-shapes", device="cpu", precision="fp32", allow_download=False)
     choice = precision.probe(model.model, model.preprocess, model.tokenizer,
                              model.image_size, "cpu", ["fp32", "int8"])  # fmt: skip
-    assert set(choice.rates) == {"fp32", "int8"} - set(choice.rejected)
+    assert set(choice.rates) == {"fp32", "int8"}  # both ran; a rejected one isn't chosen
+    assert choice.precision not in choice.rejected
     int8_layers = [m for m in model.model.modules() if type(m).__name__ == "Int8Linear"]
     assert bool(int8_layers) == (choice.precision == "int8")
 
@@ -105,3 +106,10 @@ def test_status_says_which_precision_and_why(cache, tmp_path, small_shapes_dir, 
     assert "measured" in line and "photos/s" in line
     assert main(["status", "--library", lib, "--model", "tiny-shapes", "--precision", "int8"]) == 0
     assert "int8 (your choice)" in capsys.readouterr().out
+
+
+def test_settings_and_status_read_the_choice_without_torch(cache):
+    assert precision.describe_for("tiny-shapes") == "measured the first time the model loads"
+    loaded = load_embedder("tiny-shapes", device="cpu", allow_download=False)
+    said = precision.describe_for("tiny-shapes")
+    assert said.startswith(loaded.precision + " (measured earlier on this machine")
