@@ -142,6 +142,30 @@ class PhotosMixin(StoreBase):
         row = self.conn.execute(f"SELECT COUNT(*) FROM photos WHERE {where}", args).fetchone()
         return int(row[0])
 
+    def date_counts(
+        self,
+        length: int = 7,
+        *,
+        folder_id: int | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        album_id: int | None = None,
+        favourites: bool = False,
+    ) -> dict[str, int]:
+        """Indexed photos per year (``length`` 4), month (7, "2024-03") or day (10), for the
+        timeline's headers and its scrubber; undated photos count under ""."""
+        if length not in (4, 7, 10):
+            raise ValueError(f"date_counts: length must be 4, 7 or 10, not {length}")
+        where, args = photo_filter_sql(
+            folder_id, date_from, date_to, None, album_id=album_id, favourites=favourites
+        )
+        rows = self.conn.execute(
+            f"SELECT substr(COALESCE(taken_at, ''), 1, {length}) AS k, COUNT(*) FROM photos "
+            f"WHERE {where} GROUP BY k",
+            args,
+        )
+        return {k: n for k, n in rows}
+
     def taken_at(self, ids: Sequence[int]) -> dict[int, str]:
         out: dict[int, str] = {}
         for chunk, marks in _id_chunks(ids):
