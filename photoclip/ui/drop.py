@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 
 from ..scanner import is_photo_name
 
@@ -68,6 +69,20 @@ def plan_drop(mime: QMimeData) -> DropPlan:
         if folder not in plan.folders:
             plan.folders.append(folder)
     return plan
+
+
+def accept_copy_or_link(event: QDropEvent) -> bool:
+    """Accept a drag as a copy (or, failing that, a link), never as a move: photoclip only
+    reads what is dropped, and a "move" tells the file manager it may delete the original.
+    False (and the event ignored) when the source offers neither."""
+    offered = event.possibleActions()
+    for action in (Qt.DropAction.CopyAction, Qt.DropAction.LinkAction):
+        if offered & action:
+            event.setDropAction(action)
+            event.accept()
+            return True
+    event.ignore()
+    return False
 
 
 def single_image_path(mime: QMimeData) -> str | None:

@@ -1,9 +1,12 @@
 """The grid's model: a thin QAbstractListModel over a Python list of photo ids (plus the path,
-date and score each row needs for tooltips), filled a page at a time."""
+date and score each row needs for tooltips), filled a page at a time, and cut into sections:
+months (or days) when browsing, "Best matches" and "Other photos" for a search."""
 
 from __future__ import annotations
 
-from typing import Any
+import calendar
+from datetime import date
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -26,6 +29,29 @@ DimRole = Qt.ItemDataRole.UserRole + 5  # a weaker match shown below the strong 
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
+MONTH, DAY = 7, 10  # how many characters of the ISO date make a section's key
+
+
+class Section(NamedTuple):
+    start: int  # first row
+    rows: int  # rows in it (loaded so far)
+    key: str  # "2024-03" (month), "2024-03-05" (day), "strong" / "weaker", "" (no header)
+    title: str  # "March 2024 · 212 photos"; "" for a grid without headers
+
+
+def date_title(key: str, count: int | None) -> str:
+    """ "2024-03" -> "March 2024 · 212 photos"; "2024-03-05" -> "Tuesday 5 March 2024 · …"."""
+    words = "No date"
+    try:
+        if len(key) == MONTH:
+            words = f"{calendar.month_name[int(key[5:7])]} {key[:4]}"
+        elif len(key) == DAY:
+            day = date.fromisoformat(key)
+            words = f"{day:%A} {day.day} {day:%B %Y}"
+    except (ValueError, IndexError):
+        words = key or "No date"
+    return words if count is None else f"{words} · {fmt.count(count, 'photo')}"
+
 
 class PhotoGridModel(QAbstractListModel):
     """Rows are photos. ``moreRequested(offset, after)`` asks for the next page when the view
@@ -33,6 +59,7 @@ class PhotoGridModel(QAbstractListModel):
 
     moreRequested = Signal(int, object)  # rows shown, (taken_at, path) of the last row
     countsChanged = Signal()
+    sectionsChanged = Signal()  # headers changed without the rows changing
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -44,6 +71,9 @@ class PhotoGridModel(QAbstractListModel):
         self.total = 0
         self.strong_count = 0
         self._fetching = False
+        self.group_by = MONTH  # browsing: sections by month, or by DAY (zoomed in)
+        self.group_counts: dict[str, int] = {}  # whole-library counts per month/day key
+        self._sections: list[Section] | None = None
 
     # -- Qt model API ----------------------------------------------------------------------
 
@@ -109,6 +139,7 @@ class PhotoGridModel(QAbstractListModel):
 
     def show_page(self, page: Page) -> None:
         """A new result: replaces everything."""
+        same_query = page.query == self.query
         self.beginResetModel()
         self.generation = page.generation
         self.query = page.query
@@ -119,6 +150,9 @@ class PhotoGridModel(QAbstractListModel):
         self.total = max(page.total, len(self.ids))
         self.strong_count = page.strong_count
         self._fetching = False
+        self._sections = None
+        if not same_query or page.query.kind != "browse":
+            self.group_counts = {}
         self.endResetModel()
         self.countsChanged.emit()
 
@@ -132,6 +166,11 @@ class PhotoGridModel(QAbstractListModel):
             first = len(self.ids)
             self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
             self._add_rows(fresh)
+            done = self._sections
+            if done and self.sectioned_by_date():  # only the last section can grow
+                self._sections = self._date_sections(done[-1].start, done[:-1])
+            else:
+                self._sections = None
             self.endInsertRows()
             self.total = max(page.total if page.total >= 0 else self.total, len(self.ids))
         else:
@@ -140,6 +179,69 @@ class PhotoGridModel(QAbstractListModel):
 
     def fetch_failed(self) -> None:
         self._fetching = False
+
+    # -- sections --------------------------------------------------------------------------
+
+    def sections(self) -> list[Section]:
+        """The grid's sections, first row to last (one without a title when the grid has no
+        headers). Cached; recomputed after the rows change."""
+        if self._sections is None:
+            self._sections = self._compute_sections()
+        return self._sections
+
+    def set_group_by(self, length: int) -> None:
+        if length != self.group_by:
+            self.group_by = length
+            self._sections_changed()
+
+    def set_group_counts(self, counts: dict[str, int]) -> None:
+        """How many photos each month (or day) has in the whole result, for the headers."""
+        self.group_counts = counts
+        self._sections_changed()
+
+    def section_key(self, row: int) -> str:
+        """The month or day key of ``row`` ("" for an undated photo)."""
+        return self._info[self.ids[row]].taken_at[: self.group_by]
+
+    def sectioned_by_date(self) -> bool:
+        return self.query.kind == "browse"
+
+    def _sections_changed(self) -> None:
+        self._sections = None
+        self.sectionsChanged.emit()
+
+    def _compute_sections(self) -> list[Section]:
+        n = len(self.ids)
+        if n == 0:
+            return []
+        if not self.sectioned_by_date():
+            strong = min(self.strong_count, n)
+            if 0 < strong < n:
+                return [
+                    Section(0, strong, "strong", f"Best matches · {strong:,}"),
+                    Section(strong, n - strong, "weaker", "Other photos"),
+                ]
+            return [Section(0, n, "", "")]
+        return self._date_sections(0, [])
+
+    def _date_sections(self, first: int, done: list[Section]) -> list[Section]:
+        """Date sections from row ``first`` on, after the ``done`` ones before it."""
+        out = list(done)
+        length = self.group_by
+        info, ids = self._info, self.ids
+        start = first
+        key = info[ids[first]].taken_at[:length] if first < len(ids) else ""
+        for row in range(first + 1, len(ids)):
+            k = info[ids[row]].taken_at[:length]
+            if k != key:
+                out.append(self._date_section(start, row - start, key))
+                start, key = row, k
+        if start < len(ids):
+            out.append(self._date_section(start, len(ids) - start, key))
+        return out
+
+    def _date_section(self, start: int, count: int, key: str) -> Section:
+        return Section(start, count, key, date_title(key, self.group_counts.get(key, count)))
 
     def insert_new_photos(self, rows: list[Row]) -> int:
         """Photos just indexed, while browsing: each goes where the newest-first order puts
@@ -158,6 +260,7 @@ class PhotoGridModel(QAbstractListModel):
             self.ids.insert(pos, row.photo_id)
             self._info[row.photo_id] = row
             self._row_of = None
+            self._sections = None
             self.endInsertRows()
         if counted:
             self.countsChanged.emit()
@@ -173,6 +276,7 @@ class PhotoGridModel(QAbstractListModel):
         for pid in photo_ids:
             self._info.pop(pid, None)
         self._row_of = None
+        self._sections = None
         self.endResetModel()
         self.countsChanged.emit()
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from . import format as fmt
 from . import library_ops
-from .sidebar import PROBLEMS
+from .sidebar import FOLDER, PROBLEMS, KindRole
 from .tasks import run_task
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 REFRESH_MS = 700
+UNFINISHED = " — not finished"
 REMOVING = sys.maxsize
 
 
@@ -38,6 +39,10 @@ class LibraryController(QObject):
         self.worker = window.services.index_worker
         self.folder_count = 0
         self.photo_count = 0
+        self.adding = 0  # folder additions asked for and not yet in the library
+        self._photo_counts: dict[int, int] = {}  # folder id -> indexed photos
+        self._run_folders: list[str] | None = None  # what the running index run covers
+        self.unfinished: set[str] = set()  # folders whose indexing the user stopped
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_MS)
@@ -96,7 +101,11 @@ class LibraryController(QObject):
         summary, number = numbered
         self.folder_count = len(summary.folders)
         self.photo_count = summary.indexed
+        self._photo_counts = {f.id: f.photo_count for f in summary.folders}
         self.window.sidebar.set_folders(summary.folders, summary.indexed, summary.problems)
+        self._mark_unfinished()
+        self.window.search.set_library_total(summary.indexed)
+        self.window.timeline.refresh()  # the month headers' counts
         # A summary read before a removal committed must not bring the folder back.
         self._removed = {p: n for p, n in self._removed.items() if n > number}
         self._roots = [f.path for f in summary.folders if f.path not in self._removed]
@@ -119,8 +128,15 @@ class LibraryController(QObject):
         for folder in folders:
             self._removed.pop(folder, None)
         window = self.window
+        self.adding += 1
+
+        def failed(message: str) -> None:
+            self.adding -= 1
+            window.show_error(message)
+            window.update_stack()
 
         def added(results: list[tuple[str, bool]]) -> None:
+            self.adding -= 1
             new = [fmt.file_name(p) for p, is_new in results if is_new]
             old = [fmt.file_name(p) for p, is_new in results if not is_new]
             if new and window.model_status.embedder is None:
@@ -137,25 +153,15 @@ class LibraryController(QObject):
             self.refresh()
             self.worker.request(folders)
 
-        run_task(
-            library_ops.add_folders, self.store, folders, on_done=added,
-            on_failed=window.show_error,
-        )  # fmt: skip
+        run_task(library_ops.add_folders, self.store, folders, on_done=added, on_failed=failed)
 
     def remove_folder(self, folder_id: int, path: str) -> None:
         """Forget a folder after asking; the photos on disk are never touched."""
         window = self.window
         name = fmt.file_name(path)
-        answer = QMessageBox.question(
-            window,
-            "Remove from Library",
-            f"Remove “{name}” from the library?\n\nphotoclip forgets its photos and their "
-            f"search data. The files in {path} are not touched.",
-            QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Ok,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Ok:
+        if not self.confirm_remove(name, path, self._photo_counts.get(folder_id, 0)):
             return
+        self.unfinished.discard(path)
         # At once, not when the store is done: a change settling in the folder, or a run
         # queued for it, would otherwise bring it back.
         self._removed[path] = REMOVING
@@ -187,9 +193,54 @@ class LibraryController(QObject):
             library_ops.remove_folder, self.store, folder_id, on_done=removed, on_failed=failed
         )
 
+    def confirm_remove(self, name: str, path: str, photos: int) -> bool:
+        """Ask, saying exactly what happens, with buttons named for what they do."""
+        box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Remove from Library")
+        box.setText(f"Remove “{name}” from the library?")
+        box.setInformativeText(
+            f"photoclip forgets {fmt.count(photos, 'photo')} and their search data (albums "
+            f"and favourites lose them too). The files in {path} are not touched: add the "
+            "folder again to bring them back."
+        )
+        remove = box.addButton("Remove from Library", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep Folder", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.remove_box = box  # for tests, and so a second request doesn't stack dialogs
+        try:
+            box.exec()
+        finally:
+            self.remove_box = None
+        return box.clickedButton() is remove
+
+    remove_box: QMessageBox | None = None
+
+    # -- folders whose indexing was stopped ------------------------------------------------
+
+    def _mark_unfinished(self) -> None:
+        """Say "not finished" on folders whose indexing the user stopped, until a run
+        finishes them (the banner offers Resume)."""
+        sidebar = self.window.sidebar
+        for i in range(sidebar.list.count()):
+            item = sidebar.list.item(i)
+            if item.data(KindRole) != FOLDER:
+                continue
+            path = item.toolTip().split("\n", 1)[0]
+            if path in self.unfinished and not item.text().endswith(UNFINISHED):
+                item.setText(item.text() + UNFINISHED)
+                item.setToolTip(f"{path}\nIndexing was stopped before it finished: Resume it")
+
+    def resume(self) -> None:
+        folders = sorted(self.unfinished) or None
+        self.window.banner.dismiss("unfinished")
+        self.worker.request(folders)
+
     # -- indexing --------------------------------------------------------------------------
 
     def _on_started(self, folders: object) -> None:
+        self._run_folders = list(folders) if isinstance(folders, list) else None
         self.window.index_status.starting()
         self.window.update_stack()
 
@@ -206,6 +257,13 @@ class LibraryController(QObject):
         window = self.window
         window.index_status.stopped()
         window.banner.dismiss("index")
+        covered = self._run_folders if self._run_folders is not None else list(self._roots)
+        if report.cancelled:
+            self.unfinished.update(p for p in covered if p in self._roots)
+        else:
+            self.unfinished.difference_update(covered)
+            if not self.unfinished:
+                window.banner.dismiss("unfinished")
         parts = []
         if report.indexed:
             parts.append(f"Indexed {fmt.count(report.indexed, 'photo')}")
@@ -251,8 +309,19 @@ class LibraryController(QObject):
 
     def cancel_indexing(self) -> None:
         self.worker.cancel()
+        covered = self._run_folders if self._run_folders is not None else list(self._roots)
+        self.unfinished.update(p for p in covered if p in self._roots)
+        self._mark_unfinished()
         self.window.index_status.stopped()
-        self.window.show_message("Indexing stopped. Photos indexed so far are kept and searchable.")
+        if not self.unfinished:
+            self.window.show_message("Indexing stopped. Photos indexed so far are kept.")
+            return
+        names = ", ".join(f"“{fmt.file_name(p)}”" for p in sorted(self.unfinished))
+        self.window.banner.show_message(
+            f"Indexing stopped: {names} {'is' if len(self.unfinished) == 1 else 'are'} not "
+            "finished. Photos indexed so far are kept and searchable.",
+            owner="unfinished", level="info", primary=("Resume", self.resume),
+        )  # fmt: skip
 
     def _retry_problems(self) -> None:
         self.worker.request(None, retry_failed=True)

@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QPalette,
+    QPixmap,
 )
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,20 +27,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .collections import CollectionsController
 from .download_panel import DownloadPanel, confirm_model_download
-from .drop import plan_drop
+from .drop import accept_copy_or_link, plan_drop
 from .folder_watcher import FolderWatcher
+from .grid_controls import GridControls, stored_side
 from .grid_model import PhotoGridModel
 from .grid_view import PhotoGridView
+from .help import Help
 from .icons import app_icon, gear_icon
 from .index_status import IndexStatus
+from .info_panel import InfoPanel
 from .library_controller import LibraryController
 from .menus import build_menus
 from .model_status import ModelStatus
 from .panels import Banner, DropOverlay, EmptyState
 from .photo_actions import PhotoActions
 from .problems_view import ProblemsView
-from .search_bar import SearchBar
+from .search_bar import SIMILAR_THUMB, SearchBar
 from .search_controller import SearchController
 from .search_worker import Query
 from .services import Services
@@ -48,9 +53,9 @@ from .sidebar import FOLDER, PROBLEMS, Selection, Sidebar
 from .single_instance import SingleInstance
 from .tasks import run_task, wait_for_tasks
 from .thumbnails import ThumbnailLoader
-from .viewer import Viewer
-
-THUMB_SIZES = (112, 168, 224)
+from .timeline import Timeline
+from .viewer import Viewer, decode_for_display
+from .viewing import Viewing
 
 
 class MainWindow(QMainWindow):
@@ -66,11 +71,13 @@ class MainWindow(QMainWindow):
         self.instance = instance
         self._painted = False
         self._closing = False
+        self._focus_results_pending = False
         self.setWindowTitle("photoclip")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build_widgets()
         build_menus(self)
+        self.collections.add_menu(self.menuBar())
         self._connect()
         self._restore_state()
         if instance is not None:
@@ -79,12 +86,13 @@ class MainWindow(QMainWindow):
     # -- construction ----------------------------------------------------------------------
 
     def _build_widgets(self) -> None:
-        stored = str(self.settings.value("grid/thumbSize", THUMB_SIZES[1]))
-        side = int(stored) if stored.isdigit() and int(stored) in THUMB_SIZES else THUMB_SIZES[1]
-        self.thumbnails = ThumbnailLoader(self.store, side, self)
+        self.thumbnails = ThumbnailLoader(self.store, stored_side(self.settings), self)
         self.model = PhotoGridModel(self)
         self.grid = PhotoGridView(self.thumbnails)
         self.grid.setModel(self.model)
+        self.grid_controls = GridControls(self.grid, self.settings)
+        self.timeline = Timeline(self.store, self.model, self.grid, self)
+        self.grid.set_side_widget(self.timeline.scrubber)
         self.search_bar = SearchBar()
         self.settings_button = QToolButton()
         self.settings_button.setIcon(gear_icon(self.palette().color(QPalette.ColorRole.WindowText)))
@@ -115,12 +123,20 @@ class MainWindow(QMainWindow):
         label_row.setContentsMargins(12, 0, 12, 2)
         label_row.addWidget(self.result_icon)
         label_row.addWidget(self.result_label, 1)
+        label_row.addWidget(self.grid_controls)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(2)
         right_layout.addLayout(label_row)
-        right_layout.addWidget(self.stack, 1)
+        self.info_panel = InfoPanel(self.store)
+        self.info_panel.hide()
+        page_row = QHBoxLayout()
+        page_row.setContentsMargins(0, 0, 0, 0)
+        page_row.setSpacing(0)
+        page_row.addWidget(self.stack, 1)
+        page_row.addWidget(self.info_panel)
+        right_layout.addLayout(page_row, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(right)
@@ -143,11 +159,21 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.index_status)
         self.statusBar().addPermanentWidget(self.model_label)
         self.photo_actions = PhotoActions(self)
+        self.help = Help(self)
+        self.viewing = Viewing(
+            self, self.stack, self.grid, self.model, self.viewer, self.info_panel, self._chrome
+        )
+        self.viewing.afterClose = self.update_stack
         self.search = SearchController(self.services.search_worker, self.model, self)
         self.model_status = ModelStatus(self.services, self, self.banner, self.model_label)
         self.watcher = FolderWatcher(str(self.store.path.parent), self)
         self.library = LibraryController(self)
         self.library.refreshed.connect(self.libraryRefreshed)
+        self.collections = CollectionsController(
+            self.store, self.sidebar, self.model, self.grid, self.search, self.photo_actions,
+            self._selected_paths, self, settings=self.settings,
+            rescan=self.library.worker.request, library_changed=self.libraryRefreshed,
+        )  # fmt: skip
         self.library.indexingFinished.connect(self.indexingFinished)
         central.installEventFilter(self)
 
@@ -155,6 +181,7 @@ class MainWindow(QMainWindow):
         bar = self.search_bar
         bar.changed.connect(self.on_query_changed)
         bar.similarRequested.connect(self.find_similar)
+        bar.toResults.connect(self.focus_results)
         self.settings_button.clicked.connect(self.open_settings)
         self.sidebar.selectionChanged.connect(self.on_sidebar)
         self.sidebar.addFolderRequested.connect(self.choose_folder)
@@ -164,8 +191,14 @@ class MainWindow(QMainWindow):
         self.grid.activated.connect(lambda index: self.open_viewer(index.row()))
         self.grid.customContextMenuRequested.connect(self._grid_context_menu)
         self.grid.typed.connect(self._typed_in_grid)
-        self.viewer.closed.connect(self.close_viewer)
         self.viewer.contextMenuRequested.connect(self._viewer_context_menu)
+        self.info_panel.showInFolder.connect(self.photo_actions.show_in_folder)
+        favourites = self.collections  # the heart in the viewer: where favourites live
+        self.viewer.use_favourites(
+            lambda photo_id, answer: answer(favourites.is_favourite(photo_id)),
+            lambda photo_id, favourite: favourites.set_favourite([photo_id], favourite),
+        )
+        favourites.favouritesChanged.connect(self.viewing.favourites_changed)
         self.photo_actions.findSimilar.connect(self.find_similar)
         self.photo_actions.openRequested.connect(self.open_viewer)
         self.photo_actions.message.connect(self.show_message)
@@ -176,7 +209,7 @@ class MainWindow(QMainWindow):
         self.model_status.ready.connect(self._on_model_ready)
         self.model_status.switched.connect(self._on_model_switched)
         self.model_status.message.connect(self.show_message)
-        self.model_status.unavailable.connect(lambda _: self._update_status_line())
+        self.model_status.unavailable.connect(self._on_model_unavailable)
 
     def _restore_state(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -192,7 +225,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("search/sortByDate", self.search_bar.sort_by_date)
-        self.settings.setValue("grid/thumbSize", self.thumbnails.side)
         self.settings.sync()
 
     # -- startup ---------------------------------------------------------------------------
@@ -225,6 +257,10 @@ class MainWindow(QMainWindow):
         self.services.search_worker.set_embedder(embedder)
         self.services.index_worker.set_embedder(embedder)  # then: index every folder
         self._update_status_line()
+
+    def _on_model_unavailable(self, *args: object) -> None:
+        self._update_status_line()
+        self.update_stack()  # not "preparing the model" any more: the banner says why
 
     def _on_model_switched(self, embedder: Any) -> None:
         """Searches use another model now: show the current one's results from it."""
@@ -269,6 +305,8 @@ class MainWindow(QMainWindow):
             text=bar.text if kind == "text" else "",
             image=bar.similar_to if kind == "similar" else "",
             folder_id=sel.folder_id if sel.kind == FOLDER else None,
+            album_id=sel.album_id,
+            favourites=sel.favourites,
             date_from=date_from,
             date_to=date_to,
             sort_by_date=bar.sort_by_date and kind != "browse",
@@ -277,23 +315,55 @@ class MainWindow(QMainWindow):
     def on_query_changed(self) -> None:
         if self.stack.currentWidget() is self.viewer:
             self.close_viewer()
+        bar = self.search_bar
+        if self.sidebar.current().kind == PROBLEMS and (bar.text or bar.similar_to):
+            self.sidebar.select_all_photos()  # a search is about photos: leave Problems
+            return
         self.search.set_query(self.current_query())
         self.update_stack()
 
     def on_sidebar(self, selection: Selection) -> None:
         if selection.kind == PROBLEMS:
+            self.search_bar.leave_similar()  # nothing of the last search belongs here
             run_task(self.store.problems, on_done=self.problems.set_problems)
         else:
             self.on_query_changed()
         self.update_stack()
+        self._update_status_line()
+
+    def show_all_photos(self) -> None:
+        """All photos, any date: the library as it is (Ctrl+1)."""
+        self.search_bar.reset_dates()
+        self.sidebar.select_all_photos()
 
     def find_similar(self, path: str) -> None:
         self.search_bar.set_similar(path)
+        bar = self.search_bar
+        run_task(
+            decode_for_display, path, 2 * SIMILAR_THUMB,
+            on_done=lambda image: bar.set_similar_thumbnail(path, QPixmap.fromImage(image)),
+        )  # fmt: skip
+
+    def focus_results(self) -> None:
+        """Down or Enter in the search bar: the first result, selected and focused (once the
+        search being typed has its answer)."""
+        if self.search.in_flight:
+            self._focus_results_pending = True
+            return
+        self._focus_results_pending = False
+        if self.stack.currentWidget() is not self.grid or not self.model.rowCount():
+            return
+        first = self.model.index(0)
+        self.grid.setFocus(Qt.FocusReason.TabFocusReason)
+        self.grid.setCurrentIndex(first)
+        self.grid.scrollTo(first)
 
     def _on_page_shown(self, page: Any) -> None:
         if page.offset == 0:
             self.grid.scrollToTop()
         self.update_stack()
+        if self._focus_results_pending:
+            self.focus_results()
 
     def refresh_search_if_untouched(self) -> None:
         """New photos while a search is shown: rank again, unless the user is scrolled down
@@ -304,6 +374,10 @@ class MainWindow(QMainWindow):
             self.search.refresh()
 
     def _update_status_line(self) -> None:
+        if self.sidebar.current().kind == PROBLEMS:
+            self.result_label.setText("")  # the Problems view says what it shows
+            self.result_icon.hide()
+            return
         text = self.search.status_text()
         if self.search.query.needs_model and self.model_status.error and not self.search.error:
             text = "Searching by description needs the model (see the message above)."
@@ -323,41 +397,60 @@ class MainWindow(QMainWindow):
         if self.model.rowCount() or self.search.in_flight:
             self.stack.setCurrentWidget(self.grid)
             return
-        if query.kind == "browse" and not query.filtered:
-            if self.folder_count == 0:
-                self.empty.show_welcome()
-            elif self.services.index_worker.running or self.index_status.isVisible():
+        if self.folder_count == 0 and self.library.adding:
+            self.empty.show_adding_folders()
+        elif self.folder_count == 0 and (query.kind == "browse" or not self.search.error):
+            self.empty.show_welcome()  # a search in an empty library: it needs folders first
+        elif query.kind == "browse" and not query.filtered:
+            if self.services.index_worker.running or self.index_status.isVisible():
                 self.empty.show_searching_folders()
             elif self.model_status.embedder is None:
-                self.empty.show_waiting_for_model()  # not "no photos": none indexed yet
+                # not "no photos": none indexed yet
+                self.empty.show_waiting_for_model(preparing=not self.model_status.error)
             else:
                 self.empty.show_no_photos_in_folders()
         elif query.kind == "browse":
-            self.empty.show_nothing_matches("No photos in this folder or date range.")
+            self.empty.show_nothing_matches(f"No photos {self._filter_words(query)}.")
+        elif self.search.error:
+            self.empty.show_nothing_matches(self.search.error)
+        elif query.filtered:
+            self.empty.show_nothing_matches(
+                f"No indexed photos to search {self._filter_words(query)}."
+            )
         else:
             self.empty.show_nothing_matches(
-                self.search.error or "No indexed photos to search in this folder or date range."
+                "No photos are indexed yet, so there is nothing to search."
             )
         self.stack.setCurrentWidget(self.empty)
+
+    @staticmethod
+    def _filter_words(query: Query) -> str:
+        """ "in this folder", "in this date range", or both: only the filters that are set."""
+        parts = []
+        if query.folder_id is not None:
+            parts.append("in this folder")
+        if query.date_from or query.date_to:
+            parts.append("in this date range")
+        return " and ".join(parts) or "here"
 
     # -- photos: viewer, context menu ------------------------------------------------------
 
     def open_viewer(self, row: int) -> None:
-        if not 0 <= row < self.model.rowCount():
-            return
-        self.stack.setCurrentWidget(self.viewer)
-        self.viewer.show_row(row)
-        self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.viewing.open_viewer(row)
 
     def close_viewer(self) -> None:
-        row = self.viewer.row
-        self.stack.setCurrentWidget(self.grid)
-        self.update_stack()
-        if 0 <= row < self.model.rowCount():
-            index = self.model.index(row)
-            self.grid.setCurrentIndex(index)
-            self.grid.scrollTo(index)
-        self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.viewing.close_viewer()
+
+    def toggle_info(self) -> None:
+        self.viewing.toggle_info()
+
+    def _chrome(self) -> list[QWidget]:
+        """What full screen hides: everything but the photo."""
+        return [
+            self.menuBar(), self.statusBar(), self.banner, self.download_panel, self.sidebar,
+            self.search_bar, self.settings_button, self.result_icon, self.result_label,
+            self.grid_controls, self.info_panel,
+        ]  # fmt: skip
 
     def context_menu_for(self, row: int) -> Any:
         """The menu for ``row`` and the rest of the selection (if ``row`` is in it)."""
@@ -402,10 +495,7 @@ class MainWindow(QMainWindow):
         self.search_bar.edit.textEdited.emit(self.search_bar.edit.text())
 
     def zoom(self, step: int) -> None:
-        sizes = list(THUMB_SIZES)
-        current = min(sizes, key=lambda s: abs(s - self.thumbnails.side))
-        new = sizes[max(0, min(len(sizes) - 1, sizes.index(current) + step))]
-        self.grid.set_thumbnail_side(new)
+        self.grid_controls.zoom(step)
 
     # -- messages, dialogs -----------------------------------------------------------------
 
@@ -450,14 +540,14 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and not self._is_own_drag(event):
-            event.acceptProposedAction()
-            self.overlay.show_over(self.splitter)
+            if accept_copy_or_link(event):
+                self.overlay.show_over(self.splitter)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if event.mimeData().hasUrls() and not self._is_own_drag(event):
-            event.acceptProposedAction()
+            accept_copy_or_link(event)
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.overlay.hide()
@@ -468,8 +558,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         plan = plan_drop(event.mimeData())
-        if plan.folders:
-            event.acceptProposedAction()
+        if plan.folders and accept_copy_or_link(event):
             self.add_folders(plan.folders)
         else:
             event.ignore()

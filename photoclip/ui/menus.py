@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -39,13 +40,21 @@ def build_menus(window: MainWindow) -> None:
     _add(edit_menu, "Select &All", window.grid.selectAll, keys.SelectAll)
 
     view_menu = bar.addMenu("&View")
-    _add(view_menu, "&All Photos", window.sidebar.select_all_photos, "Ctrl+1")
+    _add(view_menu, "&All Photos", window.show_all_photos, "Ctrl+1")
     _add(view_menu, "&Problems", window.sidebar.select_problems, "Ctrl+2")
     view_menu.addSeparator()
     _add(view_menu, "&Larger Thumbnails", lambda: window.zoom(1), keys.ZoomIn)
     _add(view_menu, "&Smaller Thumbnails", lambda: window.zoom(-1), keys.ZoomOut)
+    info = _add(view_menu, "&Info Panel", window.toggle_info, "I")
+    # Only where photos have the focus: elsewhere "i" is a letter to type.
+    info.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    window.grid.addAction(info)
+    window.viewer.addAction(info)
 
     help_menu = bar.addMenu("&Help")
+    _add(help_menu, "&Keyboard Shortcuts", window.help.show_shortcuts, "?")
+    _add(help_menu, "&Search Tips", window.help.show_search_tips)
+    help_menu.addSeparator()
     _add(help_menu, "&About photoclip", lambda: about(window))
     QShortcut(QKeySequence("Ctrl+L"), window, window.search_bar.focus)
 

@@ -156,7 +156,18 @@ class EmptyState(QWidget):
     def show_searching_folders(self) -> None:
         self._set("Looking for photos…", "Photos appear here as they are indexed.")
 
-    def show_waiting_for_model(self) -> None:
+    def show_adding_folders(self) -> None:
+        self._set("Adding your folder…", "Its photos appear here as they are indexed.")
+
+    def show_waiting_for_model(self, *, preparing: bool = False) -> None:
+        """No photo indexed yet because the model isn't ready: loading (``preparing``), or
+        unavailable (the banner says why)."""
+        if preparing:
+            self._set(
+                "Preparing the model…",
+                "Indexing starts in a moment; your photos appear here as they are indexed.",
+            )
+            return
         self._set(
             "Waiting for the search model",
             "photoclip indexes your folders as soon as its model is ready. If it needs you, "

@@ -1,35 +1,49 @@
 """The search bar: a line edit that ranks as you type (after a short pause), a "Similar to…"
-chip for image searches, and date and sort controls. Dropping an image on it searches for
-look-alikes."""
+chip (with the photo's thumbnail) for image searches, and date and sort controls. Dropping an
+image on it searches for look-alikes; Down or Enter moves to the results."""
 
 from __future__ import annotations
 
 import os
+from functools import partial
 
-from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QPalette
+from PySide6.QtCore import QDate, QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QPalette,
+    QPixmap,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QDateEdit,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QStyle,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
-from .drop import single_image_path
+from .drop import accept_copy_or_link, single_image_path
 from .icons import search_icon
 
 DEBOUNCE_MS = 150
 NO_DATE = QDate(1900, 1, 1)  # a date edit at its minimum shows "Any date"
+SIMILAR_THUMB = 28
+PRESET_YEARS = 12  # the year picker offers this many years back from this one
 
 
 class QueryEdit(QLineEdit):
     """Esc clears; an image file dropped here becomes a "find similar" search."""
 
     imageDropped = Signal(str)
+    toResults = Signal()  # Down: move to the first result
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,31 +59,37 @@ class QueryEdit(QLineEdit):
         if event.key() == Qt.Key.Key_Escape and self.text():
             self.clear()
             return
+        if event.key() == Qt.Key.Key_Down:
+            self.toResults.emit()
+            return
         super().keyPressEvent(event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if single_image_path(event.mimeData()):
-            event.acceptProposedAction()
-        else:
+        if not (single_image_path(event.mimeData()) and accept_copy_or_link(event)):
             event.ignore()  # folders and the rest: the window adds them to the library
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if single_image_path(event.mimeData()):
-            event.acceptProposedAction()
-        else:
+        if not (single_image_path(event.mimeData()) and accept_copy_or_link(event)):
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
         path = single_image_path(event.mimeData())
-        if path is None:
+        if path is None or not accept_copy_or_link(event):
             event.ignore()
             return
-        event.acceptProposedAction()
         self.imageDropped.emit(path)
 
 
+class DateEdit(QDateEdit):
+    """Tab leaves the box (QDateEdit's own Tab walks day, month, year and then stops there,
+    so the rest of the window was unreachable by keyboard)."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)
+
+
 def _date_edit(tip: str) -> QDateEdit:
-    edit = QDateEdit()
+    edit = DateEdit()
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("d MMM yyyy")
     edit.setMinimumDate(NO_DATE)
@@ -100,6 +120,7 @@ class SearchBar(QWidget):
 
     changed = Signal()
     similarRequested = Signal(str)  # an image path
+    toResults = Signal()  # Down or Enter: the user wants to go to the results
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,22 +136,50 @@ class SearchBar(QWidget):
         self.chip.setToolTip("Stop looking for similar photos")
         self.chip.setVisible(False)
         self.chip.clicked.connect(self.clear)
+        self.similar_thumb = QLabel()  # the photo a "find similar" started from
+        self.similar_thumb.setFixedSize(SIMILAR_THUMB, SIMILAR_THUMB)
+        self.similar_thumb.setScaledContents(False)
+        self.similar_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.similar_thumb.setVisible(False)
         self.date_from = _date_edit("Only photos taken on or after this day")
         self.date_to = _date_edit("Only photos taken on or before this day")
-        self.by_date = QCheckBox("Sort matches by date")
-        self.by_date.setToolTip("Show the strong matches newest first")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
-        layout.addWidget(self.chip)
-        layout.addWidget(self.edit, 1)
-        layout.addSpacing(4)
-        layout.addWidget(QLabel("From"))
-        layout.addWidget(self.date_from)
-        layout.addWidget(QLabel("to"))
-        layout.addWidget(self.date_to)
-        layout.addSpacing(4)
-        layout.addWidget(self.by_date)
+        self.dates_button = QToolButton()
+        self.dates_button.setText("Dates")
+        self.dates_button.setToolTip("Any date, the last 30 days, this year, a year…")
+        self.dates_button.setAccessibleName("Date presets")
+        self.dates_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.dates_menu = self._build_dates_menu()
+        self.dates_button.setMenu(self.dates_menu)
+        self.by_date = QCheckBox("Newest first")
+        self.by_date.setToolTip("Show the strong matches sorted by date, newest first")
+        # One row when there is room; in a narrow window the date and sort controls move to a
+        # second row (so the window works at half of a 1366-pixel screen, any font size).
+        self.first_row = QHBoxLayout()
+        self.first_row.setSpacing(6)
+        self.first_row.addWidget(self.similar_thumb)
+        self.first_row.addWidget(self.chip)
+        self.first_row.addWidget(self.edit, 1)
+        self.controls = QWidget()
+        controls = QHBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.setSpacing(6)
+        controls.addWidget(self.dates_button)
+        controls.addWidget(self.date_from)
+        controls.addWidget(QLabel("to"))
+        controls.addWidget(self.date_to)
+        controls.addSpacing(2)
+        controls.addWidget(self.by_date)
+        self.second_row = QHBoxLayout()
+        self.second_row.setContentsMargins(0, 0, 0, 0)
+        self.first_row.addWidget(self.controls)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(4)
+        rows.setSizeConstraint(QVBoxLayout.SizeConstraint.SetNoConstraint)
+        rows.addLayout(self.first_row)
+        rows.addLayout(self.second_row)
+        self.two_rows = False
+        self._quiet = False
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -138,11 +187,41 @@ class SearchBar(QWidget):
         self._debounce.timeout.connect(self.changed)
         self.edit.textEdited.connect(self._on_text_edited)
         self.edit.textChanged.connect(self._on_text_changed)
-        self.edit.returnPressed.connect(self.commit)
+        self.edit.returnPressed.connect(self._on_return)
+        self.edit.toResults.connect(self._on_return)
         self.edit.imageDropped.connect(self.similarRequested)
         self.date_from.dateChanged.connect(self._on_dates)
         self.date_to.dateChanged.connect(self._on_dates)
         self.by_date.toggled.connect(lambda _: self.changed.emit())
+
+    # -- one row or two ---------------------------------------------------------------------
+
+    def _one_row_width(self) -> int:
+        return self.edit.minimumWidth() + 6 + self.controls.sizeHint().width()
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as two rows need: the window may be narrower than one row."""
+        width = max(self.edit.minimumWidth() + SIMILAR_THUMB, self.controls.sizeHint().width())
+        return QSize(width, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange(event.size().width())
+
+    def _arrange(self, width: int) -> None:
+        two = width < self._one_row_width() + (SIMILAR_THUMB if self.similar_to else 0)
+        if two == self.two_rows:
+            return
+        self.two_rows = two
+        (self.first_row if two else self.second_row).removeWidget(self.controls)
+        if two:
+            self.second_row.addWidget(self.controls)
+            self.second_row.addStretch(1)
+        else:
+            while self.second_row.count():
+                self.second_row.takeAt(0)
+            self.first_row.addWidget(self.controls)
+        self.updateGeometry()
 
     @property
     def text(self) -> str:
@@ -159,17 +238,72 @@ class SearchBar(QWidget):
 
         return iso(self.date_from), iso(self.date_to)
 
+    @property
+    def dates_set(self) -> bool:
+        return self.date_range() != (None, None)
+
+    def set_date_range(self, date_from: QDate | None, date_to: QDate | None) -> None:
+        """Both ends at once (one ``changed``); None is "any date"."""
+        self._set_dates_quietly(date_from or NO_DATE, date_to or NO_DATE)
+        self.changed.emit()
+
+    def reset_dates(self) -> bool:
+        """Any date again. True when a date was set."""
+        if not self.dates_set:
+            return False
+        self.set_date_range(None, None)
+        return True
+
+    def _set_dates_quietly(self, date_from: QDate, date_to: QDate) -> None:
+        for edit, value in ((self.date_from, date_from), (self.date_to, date_to)):
+            edit.blockSignals(True)
+            edit.setDate(value)
+            edit.blockSignals(False)
+        self._sync_dates_button()
+
+    def _build_dates_menu(self) -> QMenu:
+        menu = QMenu(self)
+        today = QDate.currentDate()
+        menu.addAction("Any date", lambda: self.set_date_range(None, None))
+        menu.addSeparator()
+        menu.addAction("Last 30 days", lambda: self.set_date_range(today.addDays(-30), today))
+        menu.addAction("This year", lambda: self._set_year(today.year()))
+        menu.addAction("Last year", lambda: self._set_year(today.year() - 1))
+        years = menu.addMenu("Year")
+        for year in range(today.year(), today.year() - PRESET_YEARS, -1):
+            years.addAction(str(year), partial(self._set_year, year))
+        return menu
+
+    def _set_year(self, year: int) -> None:
+        self.set_date_range(QDate(year, 1, 1), QDate(year, 12, 31))
+
+    def _sync_dates_button(self) -> None:
+        font = self.dates_button.font()
+        font.setBold(self.dates_set)  # a filter is on: say so where the reset is
+        self.dates_button.setFont(font)
+
     def set_similar(self, path: str) -> None:
         """Show "Similar to NAME" in place of typed text."""
         self.similar_to = path
         self.chip.setText(f"Similar to {os.path.basename(path)}")
+        self.chip.setToolTip(f"{path}\nStop looking for photos similar to this one")
         self.chip.setVisible(True)
-        self.edit.blockSignals(True)
+        self.similar_thumb.clear()
+        self.similar_thumb.setToolTip(path)
+        # Not blockSignals: the line edit's own clear button listens to it, and would stay.
+        self._quiet = True
         self.edit.clear()
-        self.edit.blockSignals(False)
+        self._quiet = False
         self.edit.setPlaceholderText("Type to search by description instead…")
         self._debounce.stop()
         self.changed.emit()
+
+    def set_similar_thumbnail(self, path: str, pixmap: QPixmap) -> None:
+        """The photo the similar search started from, beside its chip."""
+        if path != self.similar_to or pixmap.isNull():
+            return
+        self.similar_thumb.setPixmap(pixmap)
+        self.similar_thumb.setVisible(True)
 
     def set_text(self, text: str) -> None:
         self._leave_similar()
@@ -185,18 +319,31 @@ class SearchBar(QWidget):
             self.changed.emit()
 
     def commit(self) -> None:
-        """Search now (Enter), without waiting for the typing pause."""
+        """Search now, without waiting for the typing pause."""
         self._debounce.stop()
         self.changed.emit()
+
+    def _on_return(self) -> None:
+        """Enter or Down: search now if the typing pause is still running, then go to the results
+        (not the same search again)."""
+        if self._debounce.isActive():
+            self.commit()
+        self.toResults.emit()
 
     def focus(self) -> None:
         self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.edit.selectAll()
 
+    def leave_similar(self) -> None:
+        """Drop the "Similar to…" chip without searching (the query is changing anyway)."""
+        self._leave_similar()
+
     def _leave_similar(self) -> None:
         if self.similar_to:
             self.similar_to = ""
             self.chip.setVisible(False)
+            self.similar_thumb.setVisible(False)
+            self.similar_thumb.clear()
             self.edit.setPlaceholderText("Describe a photo…")
 
     def _on_text_edited(self, text: str) -> None:
@@ -205,6 +352,8 @@ class SearchBar(QWidget):
         self._debounce.start()
 
     def _on_text_changed(self, text: str) -> None:
+        if self._quiet:
+            return
         if not text and not self.similar_to:  # cleared (Esc, the clear button): at once
             self._debounce.stop()
             self.changed.emit()
@@ -218,4 +367,5 @@ class SearchBar(QWidget):
             other.blockSignals(True)
             other.setDate(f if sender is self.date_from else t)
             other.blockSignals(False)
+        self._sync_dates_button()
         self.changed.emit()

@@ -32,6 +32,7 @@ class SearchController(QObject):
         self.in_flight = False
         self._refresh_after = False
         self.last_ms = 0.0
+        self.library_total: int | None = None  # the sidebar's "All photos" count
         worker.pageReady.connect(self._on_page)
         worker.failed.connect(self._on_failed)
         worker.waitingForModel.connect(self._on_waiting)
@@ -77,6 +78,14 @@ class SearchController(QObject):
         ]
         self.model.insert_new_photos(rows)
 
+    def set_library_total(self, total: int) -> None:
+        """The library's photo count, as the sidebar shows it: the line above the grid says
+        the same number for the whole library (the grid's own count runs ahead of it while
+        photos are indexed, and would disagree)."""
+        if total != self.library_total:
+            self.library_total = total
+            self.statusChanged.emit()
+
     # -- the line above the grid -----------------------------------------------------------
 
     def status_text(self) -> str:
@@ -89,6 +98,8 @@ class SearchController(QObject):
             return "Searching…"
         total = self.model.total
         if q.kind == "browse":
+            if not q.filtered and self.library_total is not None and total:
+                total = self.library_total
             # Nothing to browse: the panel in the grid's place says why.
             return "" if total == 0 else f"{fmt.count(total, 'photo')}, newest first"
         if total == 0:
@@ -97,6 +108,8 @@ class SearchController(QObject):
         if strong == 0:
             return f"No good matches — showing the closest photos · {fmt.count(total, 'photo')}"
         strong_text = fmt.count(strong, "strong match", "strong matches")
+        if q.sort_by_date:
+            strong_text += ", newest first"
         return f"{strong_text} · {fmt.count(total, 'photo')}"
 
     # -- worker results --------------------------------------------------------------------

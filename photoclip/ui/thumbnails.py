@@ -22,33 +22,36 @@ CACHE_BYTES = 160 * 1024 * 1024
 CORNER_RADIUS = 6.0
 
 
-def render_thumbnail(data: bytes, side: int, dpr: float) -> QImage | None:
-    """Decode JPEG ``data`` and crop it to a rounded square of ``side`` logical pixels."""
+def render_thumbnail(data: bytes, side: int, dpr: float, whole: bool = False) -> QImage | None:
+    """Decode JPEG ``data`` and crop it to a rounded square of ``side`` logical pixels, or
+    (``whole``) fit all of it in that square, its shape kept, on a transparent ground."""
     image = QImage()
     if not image.loadFromData(data, "JPEG"):
         return None
     px = max(1, round(side * dpr))
-    scaled = image.scaled(
-        px,
-        px,
-        Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-        Qt.TransformationMode.SmoothTransformation,
+    mode = (
+        Qt.AspectRatioMode.KeepAspectRatio
+        if whole
+        else Qt.AspectRatioMode.KeepAspectRatioByExpanding
     )
+    scaled = image.scaled(px, px, mode, Qt.TransformationMode.SmoothTransformation)
     out = QImage(px, px, QImage.Format.Format_ARGB32_Premultiplied)
     out.fill(Qt.GlobalColor.transparent)
     painter = QPainter(out)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    x, y = (px - scaled.width()) // 2, (px - scaled.height()) // 2
     clip = QPainterPath()
-    clip.addRoundedRect(QRectF(0, 0, px, px), CORNER_RADIUS * dpr, CORNER_RADIUS * dpr)
+    shown = QRectF(max(0, x), max(0, y), min(px, scaled.width()), min(px, scaled.height()))
+    clip.addRoundedRect(shown, CORNER_RADIUS * dpr, CORNER_RADIUS * dpr)
     painter.setClipPath(clip)
-    painter.drawImage((px - scaled.width()) // 2, (px - scaled.height()) // 2, scaled)
+    painter.drawImage(x, y, scaled)
     painter.end()
     out.setDevicePixelRatio(dpr)
     return out
 
 
 class _Relay(QObject):
-    decoded = Signal(int, float, QImage)
+    decoded = Signal(int, float, QImage, bool)  # photo id, dpr, image, whole
 
 
 class _Decoder(QRunnable):
@@ -64,13 +67,14 @@ class _Decoder(QRunnable):
             job = loader._take()
             if job is None:
                 return
-            (photo_id, dpr), side = job
+            (photo_id, dpr), side, whole = job
             try:
                 data = loader.store.thumbnail(photo_id)
             except Exception:  # the store closed under us (shutdown) or a damaged row
                 data = None
-            image = render_thumbnail(data, side, dpr) if data else None
-            loader._relay.decoded.emit(photo_id, dpr, image if image is not None else QImage())
+            image = render_thumbnail(data, side, dpr, whole) if data else None
+            decoded = image if image is not None else QImage()
+            loader._relay.decoded.emit(photo_id, dpr, decoded, whole)
 
 
 class ThumbnailLoader(QObject):
@@ -83,10 +87,11 @@ class ThumbnailLoader(QObject):
         super().__init__(parent)
         self.store = store
         self.side = side
+        self.whole = False  # whole photos (shape kept) instead of square crops
         self._cache: OrderedDict[Key, QPixmap] = OrderedDict()
         self._cache_bytes = 0
         self._missing: set[int] = set()  # photos without a thumbnail: don't ask again
-        self._pending: OrderedDict[tuple[Key, int], None] = OrderedDict()
+        self._pending: OrderedDict[tuple[Key, int, bool], None] = OrderedDict()
         self._in_flight: set[Key] = set()
         self._lock = threading.Lock()
         self._workers = 0
@@ -100,6 +105,11 @@ class ThumbnailLoader(QObject):
     def set_side(self, side: int) -> None:
         if side != self.side:
             self.side = side
+            self.clear()
+
+    def set_whole(self, whole: bool) -> None:
+        if whole != self.whole:
+            self.whole = whole
             self.clear()
 
     def pixmap(self, photo_id: int, dpr: float) -> QPixmap | None:
@@ -145,7 +155,7 @@ class ThumbnailLoader(QObject):
         with self._lock:
             if key in self._in_flight:
                 return
-            job = (key, self.side)
+            job = (key, self.side, self.whole)
             if job in self._pending:
                 self._pending.move_to_end(job)
             else:
@@ -158,7 +168,7 @@ class ThumbnailLoader(QObject):
         if start:
             self._pool.start(_Decoder(self))
 
-    def _take(self) -> tuple[Key, int] | None:
+    def _take(self) -> tuple[Key, int, bool] | None:
         with self._lock:
             if not self._pending:
                 self._workers -= 1
@@ -167,7 +177,7 @@ class ThumbnailLoader(QObject):
             self._in_flight.add(job[0])
             return job
 
-    def _on_decoded(self, photo_id: int, dpr: float, image: QImage) -> None:
+    def _on_decoded(self, photo_id: int, dpr: float, image: QImage, whole: bool) -> None:
         key = (photo_id, dpr)
         with self._lock:
             self._in_flight.discard(key)
@@ -176,8 +186,8 @@ class ThumbnailLoader(QObject):
         if image.isNull():
             self._missing.add(photo_id)
             return
-        if image.width() != round(self.side * dpr):
-            return  # decoded for a previous thumbnail size
+        if image.width() != round(self.side * dpr) or whole != self.whole:
+            return  # decoded for a previous thumbnail size or shape
         pix = QPixmap.fromImage(image)
         self._cache[key] = pix
         self._cache_bytes += _pixmap_bytes(pix)
