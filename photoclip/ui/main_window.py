@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .collections import CollectionsController
 from .download_panel import DownloadPanel, confirm_model_download
 from .drop import accept_copy_or_link, plan_drop
 from .folder_watcher import FolderWatcher
@@ -77,7 +76,6 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build_widgets()
         build_menus(self)
-        self.collections.add_menu(self.menuBar())
         self._connect()
         self._restore_state()
         if instance is not None:
@@ -169,11 +167,6 @@ class MainWindow(QMainWindow):
         self.watcher = FolderWatcher(str(self.store.path.parent), self)
         self.library = LibraryController(self)
         self.library.refreshed.connect(self.libraryRefreshed)
-        self.collections = CollectionsController(
-            self.store, self.sidebar, self.model, self.grid, self.search, self.photo_actions,
-            self._selected_paths, self, settings=self.settings,
-            rescan=self.library.worker.request, library_changed=self.libraryRefreshed,
-        )  # fmt: skip
         self.library.indexingFinished.connect(self.indexingFinished)
         central.installEventFilter(self)
 
@@ -193,12 +186,7 @@ class MainWindow(QMainWindow):
         self.grid.typed.connect(self._typed_in_grid)
         self.viewer.contextMenuRequested.connect(self._viewer_context_menu)
         self.info_panel.showInFolder.connect(self.photo_actions.show_in_folder)
-        favourites = self.collections  # the heart in the viewer: where favourites live
-        self.viewer.use_favourites(
-            lambda photo_id, answer: answer(favourites.is_favourite(photo_id)),
-            lambda photo_id, favourite: favourites.set_favourite([photo_id], favourite),
-        )
-        favourites.favouritesChanged.connect(self.viewing.favourites_changed)
+        self._connect_favourites()
         self.photo_actions.findSimilar.connect(self.find_similar)
         self.photo_actions.openRequested.connect(self.open_viewer)
         self.photo_actions.message.connect(self.show_message)
@@ -305,8 +293,6 @@ class MainWindow(QMainWindow):
             text=bar.text if kind == "text" else "",
             image=bar.similar_to if kind == "similar" else "",
             folder_id=sel.folder_id if sel.kind == FOLDER else None,
-            album_id=sel.album_id,
-            favourites=sel.favourites,
             date_from=date_from,
             date_to=date_to,
             sort_by_date=bar.sort_by_date and kind != "browse",
@@ -443,6 +429,19 @@ class MainWindow(QMainWindow):
 
     def toggle_info(self) -> None:
         self.viewing.toggle_info()
+
+    def _connect_favourites(self) -> None:
+        """The viewer's heart: through the collections controller where there is one (it
+        keeps the tiles' hearts and the sidebar in step), else straight to the library."""
+        favourites = getattr(self, "collections", None)
+        if favourites is None:
+            self.viewing.use_store_favourites(self.store)
+            return
+        self.viewer.use_favourites(
+            lambda photo_id, answer: answer(favourites.is_favourite(photo_id)),
+            lambda photo_id, favourite: favourites.set_favourite([photo_id], favourite),
+        )
+        favourites.favouritesChanged.connect(self.viewing.favourites_changed)
 
     def _chrome(self) -> list[QWidget]:
         """What full screen hides: everything but the photo."""

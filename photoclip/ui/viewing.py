@@ -14,6 +14,7 @@ from .full_screen import FullScreen
 from .grid_model import PhotoGridModel
 from .grid_view import PhotoGridView
 from .info_panel import InfoPanel
+from .tasks import run_task
 from .viewer import Viewer
 
 
@@ -90,6 +91,17 @@ class Viewing(QObject):
         self.info_panel.show_photo(self.model.ids[row] if 0 <= row < self.model.rowCount() else -1)
 
     # -- favourites ------------------------------------------------------------------------
+
+    def use_store_favourites(self, store: Any) -> None:
+        """The heart reads and writes the library's favourites (in the pool)."""
+
+        def is_favourite(photo_id: int, answer: Callable[[bool], None]) -> None:
+            run_task(store.is_favourite, photo_id, on_done=answer)
+
+        def set_favourite(photo_id: int, favourite: bool) -> None:
+            run_task(store.set_favourite, [photo_id], favourite)
+
+        self.viewer.use_favourites(is_favourite, set_favourite)
 
     def favourites_changed(self, photo_ids: list[int], favourite: bool) -> None:
         """Favourites changed elsewhere (the grid, a menu): the heart follows."""
