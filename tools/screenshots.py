@@ -3,7 +3,8 @@
 
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python -m tools.screenshots docs/screenshots
 
-Writes empty-state.png, drop.png, indexing.png, search.png and viewer.png into OUT_DIR.
+Writes empty-state.png, drop.png, indexing.png, timeline.png, search.png, info-panel.png,
+album.png (when the app has albums), viewer.png and viewer-zoomed.png into OUT_DIR.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ HOLD_AT = 48  # the "indexing" shot is taken with this many photos indexed
 
 
 def write_demo_photos(root: Path) -> Path:
-    """Shape photos in nested folders, plus real photographs from scikit-image."""
+    """Shape photos in nested folders, plus real photographs from scikit-image, their file
+    times spread over a few years (they have no EXIF date) so the timeline has months."""
+    import random
+    from datetime import datetime
+
     from PIL import Image
     from skimage import data
 
@@ -35,6 +40,12 @@ def write_demo_photos(root: Path) -> Path:
     samples.mkdir(parents=True)
     for name in ("astronaut", "coffee", "chelsea", "rocket"):
         Image.fromarray(getattr(data, name)()).convert("RGB").save(samples / f"{name}.jpg")
+    rng = random.Random(7)
+    months = [(2025, m) for m in (3, 5, 6, 8)] + [(2024, m) for m in (7, 10, 12)] + [(2023, 4)]
+    for path in sorted(root.rglob("*.jpg")):
+        year, month = months[rng.randrange(len(months))]
+        moment = datetime(year, month, rng.randint(1, 28), rng.randint(8, 19), 0).timestamp()
+        os.utime(path, (moment, moment))
     return root
 
 
@@ -89,6 +100,31 @@ def main(argv: list[str] | None = None) -> int:
         window.grab().save(str(path))
         print(f"wrote {path}")
 
+    def row_of(name: str) -> int:
+        model = window.model
+        return next(r for r in range(model.rowCount()) if model.path(r).endswith(name))
+
+    def shoot_album() -> None:
+        """An album in the sidebar, shown in the grid (when this build has albums)."""
+        sidebar = window.sidebar
+        if not hasattr(sidebar, "select_place") or not hasattr(window.store, "create_album"):
+            print("no albums in this build: album.png not taken")
+            return
+        from tools.shapes import read_manifest
+
+        reds = [p for p, e in read_manifest(photos / "Shapes").items() if e["colour"] == "red"]
+        ids, _ = window.store.photo_ids_at(reds)
+        album = window.store.create_album("Red things")
+        window.store.add_to_album(album, ids)
+        window.store.create_album("Holiday 2024")
+        window.refresh_library()
+        wait_for(lambda: sidebar.select_place(f"album:{album}"), "the album in the sidebar")
+        wait_for(lambda: window.model.rowCount() == len(ids) and not window.search.in_flight,
+                 "the album's photos")  # fmt: skip
+        wait_for(thumbnails_ready, "the album's thumbnails")
+        shoot("album.png")
+        window.show_all_photos()
+
     release = threading.Event()
     try:
         window.resize(*WINDOW_SIZE)
@@ -125,6 +161,16 @@ def main(argv: list[str] | None = None) -> int:
         release.set()
         wait_for(lambda: not worker.running and not window.index_status.isVisible(), "indexing")
 
+        window.search.refresh()
+        wait_for(lambda: not window.search.in_flight and bool(window.model.group_counts),
+                 "the timeline")  # fmt: skip
+        grid = window.grid
+        layout = grid.layout_now()
+        grid.verticalScrollBar().setValue(layout.tops[1] - 80)  # a month header mid-screen
+        wait_for(thumbnails_ready, "timeline thumbnails")
+        shoot("timeline.png")
+        grid.verticalScrollBar().setValue(0)
+
         window.search_bar.set_text("a red circle")
         wait_for(lambda: window.model.query.text == "a red circle" and not window.search.in_flight,
                  "search results")  # fmt: skip
@@ -133,9 +179,43 @@ def main(argv: list[str] | None = None) -> int:
         window.grid.clearSelection()
         shoot("search.png")
 
+        # The info panel beside the grid, on a real photograph.
+        window.search_bar.set_text("")
+        wait_for(lambda: window.model.query.kind == "browse" and not window.search.in_flight,
+                 "browse")  # fmt: skip
+        astronaut = row_of("astronaut.jpg")
+        window.grid.setCurrentIndex(window.model.index(astronaut))
+        window.grid.scrollTo(window.model.index(astronaut))
+        window.toggle_info()
+        wait_for(lambda: window.info_panel.info is not None, "the info panel")
+        wait_for(thumbnails_ready, "thumbnails beside the info panel")
+        shoot("info-panel.png")
+        window.toggle_info()
+
+        shoot_album()
+
+        window.search_bar.set_text("a red circle")
+        wait_for(lambda: window.model.query.text == "a red circle" and not window.search.in_flight,
+                 "search results")  # fmt: skip
         window.open_viewer(0)
         wait_for(window.viewer.full_image_shown, "the viewer")
         shoot("viewer.png")
+        window.close_viewer()
+
+        # The zoomed viewer: 200 % on a real photograph, its info panel open.
+        window.search_bar.set_text("")
+        wait_for(lambda: window.model.query.kind == "browse" and not window.search.in_flight,
+                 "browse")  # fmt: skip
+        row = row_of("chelsea.jpg")
+        window.open_viewer(row)
+        wait_for(window.viewer.full_image_shown, "the viewer")
+        canvas = window.viewer.canvas
+        canvas.set_scale(2 * canvas.actual_scale())
+        wait_for(lambda: canvas.pixmap_size() == canvas.full_size, "the full-resolution decode")
+        window.toggle_info()
+        wait_for(lambda: window.info_panel.info is not None, "the info panel")
+        shoot("viewer-zoomed.png")
+        window.toggle_info()
     finally:
         release.set()
         photoclip_app.close(window)

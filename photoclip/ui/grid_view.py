@@ -444,10 +444,17 @@ class PhotoGridView(QAbstractItemView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         top = self.top_row()
+        current = self.currentIndex()
+        keep_current = current.isValid() and self.visualRect(current).intersects(
+            self.viewport().rect()
+        )
         super().resizeEvent(event)
         self._place_side()
         self._relayout()
-        if top > 0:  # keep the photos in view in view as the columns change
+        # Keep what was in view in view as the columns change: the current photo, or the top.
+        if keep_current:
+            self.scrollTo(current)
+        elif top > 0:
             self.scrollTo(self.model().index(top, 0), QAbstractItemView.ScrollHint.PositionAtTop)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:

@@ -161,7 +161,8 @@ class MainWindow(QMainWindow):
         self.viewing = Viewing(
             self, self.stack, self.grid, self.model, self.viewer, self.info_panel, self._chrome
         )
-        self.viewing.afterClose = self.update_stack
+        self.viewing.afterClose = self._after_viewer_closed
+        self.stack.currentChanged.connect(self._on_page_changed)
         self.search = SearchController(self.services.search_worker, self.model, self)
         self.model_status = ModelStatus(self.services, self, self.banner, self.model_label)
         self.watcher = FolderWatcher(str(self.store.path.parent), self)
@@ -426,6 +427,13 @@ class MainWindow(QMainWindow):
 
     def close_viewer(self) -> None:
         self.viewing.close_viewer()
+
+    def _after_viewer_closed(self) -> None:
+        self.update_stack()
+
+    def _on_page_changed(self, *args: object) -> None:
+        # The size slider and Whole photos are the grid's: not over the viewer or a panel.
+        self.grid_controls.setVisible(self.stack.currentWidget() is self.grid)
 
     def toggle_info(self) -> None:
         self.viewing.toggle_info()

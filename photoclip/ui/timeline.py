@@ -163,6 +163,7 @@ class Timeline(QObject):
             self.scrubber.set_years([])
             self.scrubber.hide()
             return
+        self._asked = None  # a new result (maybe the same query): count it afresh
         self._ask_counts()
         self._follow_scroll()
 

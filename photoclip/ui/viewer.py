@@ -186,8 +186,9 @@ class Viewer(QWidget):
         self.title.setFont(font)
         self.subtitle = QLabel()
         self.subtitle.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        for label in (self.title, self.subtitle):  # long names must not widen the window
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Long names must not widen the window: both labels may shrink (the title last).
+        self.title.setMinimumWidth(1)
+        self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 6, 8, 6)
         bar.setSpacing(2)
