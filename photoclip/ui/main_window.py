@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .collections import CollectionsController
 from .download_panel import DownloadPanel, confirm_model_download
 from .drop import accept_copy_or_link, plan_drop
 from .folder_watcher import FolderWatcher
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build_widgets()
         build_menus(self)
+        self.collections.add_menu(self.menuBar())
         self._connect()
         self._restore_state()
         if instance is not None:
@@ -168,6 +170,11 @@ class MainWindow(QMainWindow):
         self.watcher = FolderWatcher(str(self.store.path.parent), self)
         self.library = LibraryController(self)
         self.library.refreshed.connect(self.libraryRefreshed)
+        self.collections = CollectionsController(
+            self.store, self.sidebar, self.model, self.grid, self.search, self.photo_actions,
+            self._selected_paths, self, settings=self.settings,
+            rescan=self.library.worker.request, library_changed=self.libraryRefreshed,
+        )  # fmt: skip
         self.library.indexingFinished.connect(self.indexingFinished)
         central.installEventFilter(self)
 
@@ -294,6 +301,8 @@ class MainWindow(QMainWindow):
             text=bar.text if kind == "text" else "",
             image=bar.similar_to if kind == "similar" else "",
             folder_id=sel.folder_id if sel.kind == FOLDER else None,
+            album_id=sel.album_id,
+            favourites=sel.favourites,
             date_from=date_from,
             date_to=date_to,
             sort_by_date=bar.sort_by_date and kind != "browse",

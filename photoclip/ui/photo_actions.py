@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage
@@ -80,6 +81,8 @@ class PhotoActions(QObject):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.widget = parent
+        # Other parts add their entries to the menu: (menu, paths) -> None (albums, export, …)
+        self.menu_hooks: list[Callable[[QMenu, list[str]], None]] = []
 
     def menu(self, paths: list[str], row: int | None, in_viewer: bool = False) -> QMenu:
         style = self.widget.style()
@@ -111,6 +114,8 @@ class PhotoActions(QObject):
             "Find Similar",
             lambda: self.findSimilar.emit(first),
         )
+        for hook in self.menu_hooks:
+            hook(menu, paths)
         return menu
 
     def open_default(self, paths: list[str]) -> None:
