@@ -35,9 +35,6 @@ def test_a_precision_keeps_the_identity_and_fp32s_vectors(tiny_embedder, small_s
     phrases = ["a red circle", "a blue square on green", "a yellow triangle"]
     text_cos = np.sum(tiny_embedder.encode_text(phrases) * other.encode_text(phrases), axis=1)
     assert text_cos.min() >= precision.MIN_COSINE, text_cos
-    if chosen == "int8":
-        kinds = {type(m).__name__ for m in other.model.modules()}
-        assert "Int8Linear" in kinds  # really quantised, not fp32 under another name
 
 
 def test_auto_measures_once_then_reads_the_cache(cache, tiny_embedder, small_shapes_dir):
@@ -84,13 +81,17 @@ def test_the_neighbour_check_tells_a_good_copy_from_a_bad_one(tiny_embedder, sma
     assert not precision.same_neighbours(vecs, noisy)
 
 
-def test_the_probe_leaves_the_model_at_its_choice(tiny_embedder):
-    model = load_embedder("tiny-shapes", device="cpu", precision="fp32", allow_download=False)
-    choice = precision.probe(model.model, model.preprocess, model.tokenizer,
-                             model.image_size, "cpu", ["fp32", "int8"])  # fmt: skip
+def test_the_probe_leaves_the_model_at_its_choice():
+    import open_clip
+
+    model = _small_vit()
+    tokenizer = open_clip.get_tokenizer("ViT-B-32")
+    choice = precision.probe(model, _to_tensor, lambda texts: tokenizer(texts, context_length=16),
+                             64, "cpu", ["fp32", "int8"])  # fmt: skip
     assert set(choice.rates) == {"fp32", "int8"}  # both ran; a rejected one isn't chosen
     assert choice.precision not in choice.rejected
-    int8_layers = [m for m in model.model.modules() if type(m).__name__ == "Int8Linear"]
+    assert "int8" not in choice.rejected, choice.rejected  # its vectors pass the check
+    int8_layers = [m for m in model.modules() if type(m).__name__ == "Int8Linear"]
     assert bool(int8_layers) == (choice.precision == "int8")
 
 
@@ -113,3 +114,47 @@ def test_settings_and_status_read_the_choice_without_torch(cache):
     loaded = load_embedder("tiny-shapes", device="cpu", allow_download=False)
     said = precision.describe_for("tiny-shapes")
     assert said.startswith(loaded.precision + " (measured earlier on this machine")
+
+
+def test_int8_quantises_a_vit_image_tower_and_keeps_its_vectors():
+    """A small ViT CLIP (random weights, the default model's architecture in miniature):
+    int8 reaches its Linear layers and its self-attention, and its vectors stay at fp32's."""
+    import open_clip
+    import torch
+
+    model = _small_vit()
+    images = torch.stack([_to_tensor(im) for im in precision.calibration_images(64)])
+    tokens = open_clip.get_tokenizer("ViT-B-32")(["a red circle", "a dog"], context_length=16)
+    with torch.inference_mode():
+        ref_img, ref_txt = model.encode_image(images), model.encode_text(tokens)
+    swapped = precision.quantize_int8(precision.image_tower(model))
+    kinds = {type(m).__name__ for m in model.visual.modules()}
+    assert {"Int8Linear", "Int8SelfAttention"} <= kinds
+    assert "MultiheadAttention" not in kinds and "Linear" not in kinds
+    with torch.inference_mode():
+        img, txt = model.encode_image(images), model.encode_text(tokens)
+    cos = torch.nn.functional.cosine_similarity(img, ref_img).mean().item()
+    assert precision.MIN_COSINE <= cos < 1.0  # quantised, and still fp32's vectors
+    assert torch.equal(txt, ref_txt)  # the text tower stays fp32
+    precision.restore_linears(swapped)
+    with torch.inference_mode():
+        assert torch.equal(model.encode_image(images), ref_img)
+
+
+def _small_vit():
+    import open_clip
+    import torch
+
+    torch.manual_seed(0)
+    return open_clip.CLIP(
+        embed_dim=64,
+        vision_cfg={"image_size": 64, "layers": 3, "width": 128, "patch_size": 16},
+        text_cfg={"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 4,
+                  "layers": 2},
+    ).eval()  # fmt: skip
+
+
+def _to_tensor(image):
+    import torch
+
+    return torch.from_numpy(np.asarray(image, np.float32) / 255.0).permute(2, 0, 1)
