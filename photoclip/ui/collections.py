@@ -385,6 +385,7 @@ class CollectionsController(QObject):
         dialog.setTextValue(text)
         dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
         dialog.setOkButtonText("OK")
+        dialog.resize(max(dialog.sizeHint().width(), 380), dialog.sizeHint().height())
         dialog.finished.connect(lambda _: self._dialog_closed(dialog))
         self.name_dialog = dialog
         return dialog

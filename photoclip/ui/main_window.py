@@ -406,7 +406,9 @@ class MainWindow(QMainWindow):
             else:
                 self.empty.show_no_photos_in_folders()
         elif query.kind == "browse":
-            self.empty.show_nothing_matches(f"No photos {self._filter_words(query)}.")
+            self.empty.show_nothing_matches(
+                self.collections.empty_text(query) or f"No photos {self._filter_words(query)}."
+            )
         elif self.search.error:
             self.empty.show_nothing_matches(self.search.error)
         elif query.filtered:
@@ -425,6 +427,10 @@ class MainWindow(QMainWindow):
         parts = []
         if query.folder_id is not None:
             parts.append("in this folder")
+        if query.album_id is not None:
+            parts.append("in this album")
+        if query.favourites:
+            parts.append("among your favourites")
         if query.date_from or query.date_to:
             parts.append("in this date range")
         return " and ".join(parts) or "here"

@@ -63,6 +63,7 @@ def test_albums_from_the_sidebar_and_the_context_menu(launch, qtbot, small_shape
     wait_results(qtbot, window)
     assert window.model.rowCount() == 0
     assert window.stack.currentWidget() is window.empty
+    assert window.empty.detail.text().startswith("This album is empty. Drag photos onto it")
 
     # Back to all photos: three of them into the album from the context menu.
     sidebar.select_all_photos()
