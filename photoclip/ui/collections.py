@@ -164,7 +164,16 @@ class CollectionsController(QObject):
         else:
             bar.addMenu(menu)
         menu.aboutToShow.connect(self._update_actions)
+        self.photo_menu = menu
+        # A disabled action's shortcut doesn't fire: the shortcuts work on what is selected
+        # when they are pressed, whatever was selected when the menu was last open.
+        menu.aboutToHide.connect(self._enable_actions)
         return menu
+
+    def _enable_actions(self) -> None:
+        for act in (self.favourite_action, self.add_action, self.remove_action,
+                    self.export_action, self.trash_action):  # fmt: skip
+            act.setEnabled(True)
 
     def _update_actions(self) -> None:
         ids = self.selected_ids()
