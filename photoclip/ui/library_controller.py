@@ -28,6 +28,16 @@ def _numbered_summary(store: Store, number: int) -> tuple[library_ops.Summary, i
     return library_ops.summary(store), number
 
 
+def removal_words(name: str, path: str, photos: int) -> tuple[str, str]:
+    """The Remove question and what it means: how many photos are forgotten, files kept."""
+    return (
+        f"Remove “{name}” from the library?",
+        f"photoclip forgets {fmt.count(photos, 'photo')} and their search data (albums and "
+        f"favourites lose them too). The files in {path} are not touched: add the folder "
+        "again to bring them back.",
+    )
+
+
 class LibraryController(QObject):
     refreshed = Signal()
     indexingFinished = Signal(object)  # indexer.IndexReport
@@ -198,12 +208,9 @@ class LibraryController(QObject):
         box = QMessageBox(self.window)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Remove from Library")
-        box.setText(f"Remove “{name}” from the library?")
-        box.setInformativeText(
-            f"photoclip forgets {fmt.count(photos, 'photo')} and their search data (albums "
-            f"and favourites lose them too). The files in {path} are not touched: add the "
-            "folder again to bring them back."
-        )
+        question, detail = removal_words(name, path, photos)
+        box.setText(question)
+        box.setInformativeText(detail)
         remove = box.addButton("Remove from Library", QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("Keep Folder", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import shutil
 
 from guitest import drop_urls, launch_indexed, wait_indexed, wait_results
-from PySide6.QtWidgets import QMessageBox
+
+from photoclip.ui.library_controller import LibraryController, removal_words
 
 
 def test_unusable_drops_say_why(launch, qtbot, tmp_path):
@@ -36,14 +37,14 @@ def test_remove_folder_asks_first_and_keeps_the_files(launch, qtbot, small_shape
     window.sidebar.list.setCurrentRow(1)
     assert window.sidebar.remove_button.isEnabled()
 
-    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Ok]
+    answers = [False, True]  # Keep Folder, then Remove from Library
     asked = []
 
-    def question(*args, **kwargs):
-        asked.append(args[2])
+    def confirm(controller, name, path, photos):
+        asked.append(" ".join(removal_words(name, path, photos)))
         return answers.pop(0)
 
-    monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(LibraryController, "confirm_remove", confirm)
     window.sidebar.remove_button.click()  # cancelled
     assert window.store.counts()["indexed"] == 40
     window.sidebar.remove_button.click()

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 from guitest import INDEX_TIMEOUT_MS, launch_indexed, wait_indexed, wait_model, wait_results
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog
 
 from photoclip.ui.grid_model import PathRole, ScoreRole
+from photoclip.ui.library_controller import LibraryController
 from photoclip.ui.settings_dialog import SettingsDialog
 from tests.library_db import count_rows, indexed_count
 from tools.shapes import write_library
@@ -274,7 +275,7 @@ def test_a_removed_folder_is_not_brought_back_by_a_late_event_or_a_queued_run(
     qtbot.waitUntil(lambda: window.sidebar.list.count() == 4)
     window.sidebar.list.setCurrentRow(1 + sorted([removed, kept]).index(removed))
     assert window.sidebar.current().path == removed
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(LibraryController, "confirm_remove", lambda *a: True)  # Remove
     window.sidebar.remove_button.click()
     # At once, before the store has forgotten it: changes in the folder settling now are no
     # longer the library's business.
