@@ -76,6 +76,7 @@ class CollectionsController(QObject):
     """Built by the window with the parts it uses; ``refresh`` after the library changed."""
 
     favouritesChanged = Signal(list, bool)  # photo ids, now favourite or not
+    photosRemoved = Signal(list)  # photo ids that left the grid (trashed, or out of its place)
     message = Signal(str)
 
     def __init__(
@@ -273,7 +274,7 @@ class CollectionsController(QObject):
         self.grid.viewport().update()
         self.favouritesChanged.emit(list(ids), favourite)
         if not favourite and self.sidebar.current().kind == FAVOURITES:
-            self.model.remove_photos(set(ids))
+            self._remove_from_grid(ids)
         n = len(ids)
         self.message.emit(
             f"{'Marked' if favourite else 'Unmarked'} {_n(n)} as favourite{'s' if n != 1 else ''}."
@@ -296,7 +297,7 @@ class CollectionsController(QObject):
     def remove_from_album(self, album_id: int, ids: list[int]) -> None:
         album = self.current_album()
         if album is not None and album[0] == album_id:
-            self.model.remove_photos(set(ids))
+            self._remove_from_grid(ids)
 
         def done(removed: int) -> None:
             self.message.emit(f"Took {_n(removed)} out of the album; they stay in the library.")
@@ -438,8 +439,12 @@ class CollectionsController(QObject):
         if ids:
             self.trash.ask_to_move(ids, [p.split("/")[-1] for p in paths])
 
-    def _on_trashed(self, ids: list[int]) -> None:
+    def _remove_from_grid(self, ids: list[int]) -> None:
         self.model.remove_photos(set(ids))
+        self.photosRemoved.emit(list(ids))
+
+    def _on_trashed(self, ids: list[int]) -> None:
+        self._remove_from_grid(ids)
         self.refresh()
 
     def _on_restored(self, paths: list[str]) -> None:

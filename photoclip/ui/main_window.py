@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
             self._selected_paths, self, settings=self.settings,
             rescan=self.library.worker.request, library_changed=self.libraryRefreshed,
         )  # fmt: skip
+        self.collections.photosRemoved.connect(self._after_photos_removed)
         self.library.indexingFinished.connect(self.indexingFinished)
         central.installEventFilter(self)
 
@@ -442,6 +443,16 @@ class MainWindow(QMainWindow):
 
     def close_viewer(self) -> None:
         self.viewing.close_viewer()
+
+    def _after_photos_removed(self, *args: object) -> None:
+        """Photos left the grid under the viewer (trashed, say): it shows the photo that took
+        their place, or goes back to the grid when none is left."""
+        if self.stack.currentWidget() is not self.viewer:
+            return
+        if self.model.rowCount() == 0:
+            self.close_viewer()
+        else:
+            self.viewer.show_row(max(0, min(self.viewer.row, self.model.rowCount() - 1)))
 
     def _after_viewer_closed(self) -> None:
         self.update_stack()

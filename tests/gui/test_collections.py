@@ -271,3 +271,23 @@ def test_cancelling_the_trash_question_moves_nothing(launch, qtbot, small_shapes
     qtbot.keyClick(box, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: window.collections.trash.confirm is None, timeout=5_000)
     assert os.path.exists(path) and path in shown_paths(window)
+
+
+def test_move_to_trash_from_the_viewer_goes_on_to_the_next_photo(
+    launch, qtbot, small_shapes_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
+    wait_results(qtbot, window)
+    first, second = window.model.path(0), window.model.path(1)
+    window.open_viewer(0)
+    assert window.stack.currentWidget() is window.viewer
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Delete)
+    box = window.collections.trash.confirm
+    assert box is not None and box.text() == f"Move “{os.path.basename(first)}” to the Trash?"
+    next(b for b in box.buttons() if b.text() == "Move to Trash").click()
+    qtbot.waitUntil(lambda: first not in shown_paths(window), timeout=10_000)
+    assert not os.path.exists(first)
+    assert window.stack.currentWidget() is window.viewer
+    assert window.model.path(window.viewer.row) == second
+    assert window.viewer.title.text() == os.path.basename(second)
