@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("-n", "--limit", type=int, default=20, help="results per page")
     filters.add_argument("--page", type=int, default=1, help="page of results (from 1)")
     filters.add_argument("--folder", help="only photos in this library folder")
+    filters.add_argument("--album", metavar="NAME", help="only photos in this album")
+    filters.add_argument("--favorites", action="store_true", help="only favourite photos")
     filters.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", type=_date)
     filters.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", type=_date)
     filters.add_argument("--type", dest="formats", action="append", metavar="FORMAT",
@@ -291,7 +293,8 @@ def _filters(args: argparse.Namespace, store: Any) -> Any:
             raise PhotoclipError(f"{args.folder} isn't a library folder (see: photoclip folders).")
         folder_id = match[0].id
     formats = tuple(_FORMAT_NAMES.get(f.lower(), f.upper()) for f in args.formats or ()) or None
-    return Filters(folder_id, args.date_from, args.date_to, formats)
+    album_id = cli_collections.album_id(store, args.album) if args.album else None
+    return Filters(folder_id, args.date_from, args.date_to, formats, album_id, args.favorites)
 
 
 _FORMAT_NAMES = {"jpg": "JPEG", "jpeg": "JPEG", "tif": "TIFF", "heic": "HEIF", "heif": "HEIF"}

@@ -77,6 +77,12 @@ def _album(store: Any, name: str) -> Any:
     return album
 
 
+def album_id(store: Any, name: str) -> int:
+    """The id of the album called ``name`` (search --album); AlbumError naming the albums
+    there are when there is none."""
+    return int(_album(store, name).id)
+
+
 def _photo_ids(store: Any, paths: list[str]) -> list[int]:
     ids, unknown = store.photo_ids_at(paths)
     for path in unknown:

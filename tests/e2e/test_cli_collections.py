@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from photoclip.cli import main
+from photoclip.cli import MODEL_SETTING, main
 from photoclip.indexer import Indexer
 from photoclip.store import Store
 
@@ -22,6 +22,7 @@ def indexed(tmp_path, small_shapes_dir, tiny_embedder, monkeypatch):
     store = Store(lib / "library.db")
     try:
         Indexer(store, tiny_embedder, batch_size=16).run([str(small_shapes_dir)], add=True)
+        store.set_setting(MODEL_SETTING, "tiny-shapes")  # as `photoclip index` does
     finally:
         store.close()
     monkeypatch.setenv("PHOTOCLIP_LIBRARY", str(lib))
@@ -35,7 +36,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_albums_from_the_command_line(indexed, capsys, tmp_path):
-    lib, paths = indexed
+    _lib, paths = indexed
     before = {p: os.stat(p).st_mtime_ns for p in paths}
     assert run(capsys, "album", "create", "Trip")[1] == "Made the album “Trip”.\n"
     code, _, err = run(capsys, "album", "create", "trip")
@@ -73,7 +74,7 @@ def test_albums_from_the_command_line(indexed, capsys, tmp_path):
 
 
 def test_a_folder_adds_every_indexed_photo_under_it(indexed, capsys):
-    lib, paths = indexed
+    _lib, paths = indexed
     folder = os.path.dirname(paths[0])
     under = [p for p in paths if p.startswith(folder + os.sep)]
     run(capsys, "album", "create", "All of it")
@@ -92,3 +93,19 @@ def test_favourites_from_the_command_line_in_a_real_process(indexed, capsys):
     bad = photoclip(lib, "favorite", "/no/such/photo.jpg", check=False)
     assert bad.returncode == 1
     assert "None of those paths is an indexed photo in this library." in bad.stderr
+
+
+def test_search_within_an_album_or_the_favourites(indexed, capsys):
+    _lib, paths = indexed
+    run(capsys, "album", "create", "Few")
+    run(capsys, "album", "add", "Few", *paths[:3])
+    run(capsys, "favorite", paths[5])
+    code, out, err = run(capsys, "search", "a circle", "--album", "Few", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert code == 0 and result["total"] == 3
+    assert sorted(r["path"] for r in result["results"]) == paths[:3]
+    result = json.loads(run(capsys, "search", "a circle", "--favorites", "--json")[1])
+    assert [r["path"] for r in result["results"]] == [paths[5]]
+    code, _, err = run(capsys, "similar", paths[0], "--album", "Nope")
+    assert code == 1 and "There is no album called “Nope” (albums: Few)." in err
