@@ -45,6 +45,17 @@ SHORTCUTS: list[tuple[str, list[tuple[str, str]]]] = [
             ("Esc", "Leave full screen, then back to the photos"),
         ],
     ),
+    (
+        "Collecting",
+        [
+            ("Ctrl+D", "Favourite the selected photos (again: unmark them)"),
+            ("Ctrl+Shift+A", "Add the selected photos to an album"),
+            ("Drag onto an album", "Add photos to that album"),
+            ("Ctrl+E", "Export: copy the original files to a folder"),
+            ("Delete", "Move to Trash (asks first)"),
+            ("Ctrl+Z", "Undo Move to Trash"),
+        ],
+    ),
     ("Help", [("?", "This list")]),
 ]
 

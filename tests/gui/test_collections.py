@@ -273,6 +273,21 @@ def test_cancelling_the_trash_question_moves_nothing(launch, qtbot, small_shapes
     assert os.path.exists(path) and path in shown_paths(window)
 
 
+def test_help_lists_the_collecting_shortcuts_the_actions_have(launch, qtbot):
+    from PySide6.QtGui import QKeySequence
+
+    from photoclip.ui.help import SHORTCUTS
+
+    window = launch()
+    listed = dict(dict(SHORTCUTS)["Collecting"])
+    c = window.collections
+    for action in (c.favourite_action, c.add_action, c.export_action, c.trash_action,
+                   c.trash.undo_action):  # fmt: skip
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.PortableText)
+        assert keys in ("Del", *listed), (action.text(), keys)
+    assert "Delete" in listed
+
+
 def test_move_to_trash_from_the_viewer_goes_on_to_the_next_photo(
     launch, qtbot, small_shapes_dir, tmp_path, monkeypatch
 ):
