@@ -325,8 +325,13 @@ class Embedder:
         missing = [t for t, v in zip(texts, out, strict=True) if v is None]
         if missing:
             tokens = self.tokenizer(list(missing))
+            from .text_tower import encode_trimmed
+
             with self._lock, torch.inference_mode(), self._autocast():
-                feats = self.model.encode_text(tokens.to(self.device))
+                tokens = tokens.to(self.device)
+                feats = encode_trimmed(self.model, tokens)  # up to the last end-of-text
+                if feats is None:
+                    feats = self.model.encode_text(tokens)
             vecs = _normalise(feats.float().cpu().numpy())
             fresh = dict(zip(missing, vecs, strict=True))
             for text, vec in fresh.items():

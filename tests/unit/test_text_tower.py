@@ -117,3 +117,18 @@ def test_the_app_gets_a_stand_in_for_weights_loaded_before(cache, tiny_embedder)
     assert float(text[0] @ tiny_embedder.encode_text(["a red circle"])[0]) >= 0.9999
     stand_in.encode_images([Image.new("RGB", (64, 64), "red")])
     assert loads == [1, 1] and stand_in.loaded
+
+
+def test_the_torch_text_tower_stops_at_the_end_of_text(tiny_embedder):
+    """Embedder.encode_text computes only up to the batch's last end-of-text token: the
+    same vectors as open_clip's full 77-position (here 16) pass."""
+    import torch
+
+    tokens = tiny_embedder.tokenizer(PHRASES)
+    with torch.inference_mode():
+        full = tiny_embedder.model.encode_text(tokens)
+        trimmed = text_tower.encode_trimmed(tiny_embedder.model, tokens)
+    assert trimmed is not None
+    assert torch.allclose(full, trimmed, atol=1e-5)
+    short = tiny_embedder.tokenizer(["a dog", "x"])
+    assert int(short.argmax(-1).max()) + 1 < short.shape[1]  # really trimmed
