@@ -103,6 +103,75 @@ def bench_launch(runs: int) -> None:
     line("torch imported before first paint", "yes (bad)" if any(torch_loaded) else "no")
 
 
+# -- 1b. launch to the first ranked results of a new phrase, default model ----------------------
+
+_FIRST_RESULTS_SCRIPT = """
+import time
+started = time.perf_counter()
+import sys
+import photoclip.app as app
+from PySide6.QtCore import QSettings, QTimer
+qapp = app.create_application()
+settings = QSettings({settings!r}, QSettings.Format.IniFormat)
+window = app.launch(app.Options([], {library!r}, {model!r}, None), settings=settings,
+                    instance_name="bench-first-{n}")
+phrase = {phrase!r}
+def on_page(page):
+    if page.query.kind == "text" and page.query.text == phrase and page.rows:
+        torch = "torch" in sys.modules
+        took = time.perf_counter() - started
+        print(f"RESULTS {{took:.6f}} torch={{torch}} rows={{len(page.rows)}}")
+        QTimer.singleShot(0, qapp.quit)
+window.services.search_worker.pageReady.connect(on_page)
+window.show()
+window.search_bar.set_text(phrase)  # typed at once: the search waits for what it needs
+QTimer.singleShot(120_000, qapp.quit)
+qapp.exec()
+import os
+os._exit(0)
+"""
+
+
+def bench_first_results(runs: int, photos: int = 40) -> None:
+    """Double-click to ranked results: a fresh app process on a library indexed with the
+    default model (its random-weight twin), a phrase never searched before typed at once."""
+    from tools.make_library import write_library
+    from tools.random_twin import make_twin
+
+    model = "ViT-B-32-256"
+    cache = REPO / ".cache"
+    make_twin(model, cache / "hf")
+    env = {**os.environ, "HF_HUB_CACHE": str(cache / "hf"), "HF_HUB_OFFLINE": "1",
+           "XDG_CACHE_HOME": str(cache / "bench" / "xdg-cache")}  # fmt: skip
+    print(f"Launch to the first ranked results of a new phrase ({model}, {photos} photos):",
+          flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "photos"
+        write_library(root, photos, megapixels=2)
+        lib = f"{tmp}/lib"
+        subprocess.run([sys.executable, "-m", "photoclip", "index", str(root), "--library", lib,
+                        "--model", model], env=env, check=True, capture_output=True)  # fmt: skip
+        totals, torch_loaded = [], []
+        for n in range(runs):
+            script = _FIRST_RESULTS_SCRIPT.format(
+                settings=f"{tmp}/s{n}.ini", library=lib, model=model, n=n,
+                phrase=f"a lighthouse on a cliff at sunset {n}",
+            )  # fmt: skip
+            spawned = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
+                                  capture_output=True, text=True, timeout=300)  # fmt: skip
+            got = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS")]
+            if not got:
+                print(proc.stderr[-2000:])
+                raise SystemExit("bench_gui: no results came")
+            totals.append(time.perf_counter() - spawned)
+            torch_loaded.append("torch=True" in got[0])
+    each = ", ".join(f"{t:.2f}" for t in totals)
+    line("process start to first ranked results (median)",
+         f"{statistics.median(totals) * 1000:.0f} ms  ({each} s)")  # fmt: skip
+    line("torch imported for it", "yes" if any(torch_loaded) else "no (text tower)")
+
+
 # -- the synthetic 100k library -----------------------------------------------------------------
 
 
@@ -358,6 +427,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--launch-runs", type=int, default=3)
     parser.add_argument("--verbose", action="store_true", help="print every latency")
+    parser.add_argument("--first-results-only", action="store_true",
+                        help="only the launch figures (no 100k library)")  # fmt: skip
     parser.add_argument(
         "--threads", type=int, default=0, help="model threads, as in Settings (0: automatic)"
     )
@@ -368,6 +439,9 @@ def main() -> None:
     platform = os.environ.get("QT_QPA_PLATFORM", "native")
     print(f"photoclip GUI benchmark ({os.cpu_count()} CPUs, {platform} platform)")
     bench_launch(args.launch_runs)
+    bench_first_results(args.launch_runs)
+    if args.first_results_only:
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     db_path = OUT / f"gui-{args.photos}" / "library.db"
     db_path.parent.mkdir(parents=True, exist_ok=True)
