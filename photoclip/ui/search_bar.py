@@ -180,11 +180,12 @@ class SearchBar(QWidget):
         rows.addLayout(self.second_row)
         self.two_rows = False
         self._quiet = False
+        self._searched_text = ""  # the text when the query last changed
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.changed)
+        self._debounce.timeout.connect(self._emit_changed)
         self.edit.textEdited.connect(self._on_text_edited)
         self.edit.textChanged.connect(self._on_text_changed)
         self.edit.returnPressed.connect(self._on_return)
@@ -192,7 +193,7 @@ class SearchBar(QWidget):
         self.edit.imageDropped.connect(self.similarRequested)
         self.date_from.dateChanged.connect(self._on_dates)
         self.date_to.dateChanged.connect(self._on_dates)
-        self.by_date.toggled.connect(lambda _: self.changed.emit())
+        self.by_date.toggled.connect(lambda _: self._emit_changed())
 
     # -- one row or two ---------------------------------------------------------------------
 
@@ -245,7 +246,7 @@ class SearchBar(QWidget):
     def set_date_range(self, date_from: QDate | None, date_to: QDate | None) -> None:
         """Both ends at once (one ``changed``); None is "any date"."""
         self._set_dates_quietly(date_from or NO_DATE, date_to or NO_DATE)
-        self.changed.emit()
+        self._emit_changed()
 
     def reset_dates(self) -> bool:
         """Any date again. True when a date was set."""
@@ -296,7 +297,7 @@ class SearchBar(QWidget):
         self._quiet = False
         self.edit.setPlaceholderText("Type to search by description instead…")
         self._debounce.stop()
-        self.changed.emit()
+        self._emit_changed()
 
     def set_similar_thumbnail(self, path: str, pixmap: QPixmap) -> None:
         """The photo the similar search started from, beside its chip."""
@@ -316,17 +317,22 @@ class SearchBar(QWidget):
         if self.edit.text():
             self.edit.clear()  # textChanged -> changed
         elif was_similar:
-            self.changed.emit()
+            self._emit_changed()
 
     def commit(self) -> None:
         """Search now, without waiting for the typing pause."""
         self._debounce.stop()
+        self._emit_changed()
+
+    def _emit_changed(self) -> None:
+        self._searched_text = self.text
         self.changed.emit()
 
     def _on_return(self) -> None:
-        """Enter or Down: search now if the typing pause is still running, then go to the results
+        """Enter or Down: search now if what is typed hasn't been searched yet (the typing
+        pause is still running, or the text was set without typing), then go to the results
         (not the same search again)."""
-        if self._debounce.isActive():
+        if self._debounce.isActive() or self.text != self._searched_text:
             self.commit()
         self.toResults.emit()
 
@@ -356,7 +362,7 @@ class SearchBar(QWidget):
             return
         if not text and not self.similar_to:  # cleared (Esc, the clear button): at once
             self._debounce.stop()
-            self.changed.emit()
+            self._emit_changed()
 
     def _on_dates(self) -> None:
         # Keep the range the right way round: moving "from" past "to" moves "to" along.
@@ -368,4 +374,4 @@ class SearchBar(QWidget):
             other.setDate(f if sender is self.date_from else t)
             other.blockSignals(False)
         self._sync_dates_button()
-        self.changed.emit()
+        self._emit_changed()

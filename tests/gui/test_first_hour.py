@@ -60,6 +60,13 @@ def test_2_down_or_enter_in_the_search_bar_goes_to_the_first_result(
         assert window.model.query.text == edit.text().strip()
         if key == Qt.Key.Key_Return:  # the query typed, searched once: not run again
             assert window.search.generation <= generation + 1
+    # Text put there without typing (pasted by a script, say) is searched by Enter.
+    edit.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is edit)
+    edit.setText("a blue square")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.model.query.text == "a blue square", timeout=30_000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.grid, timeout=30_000)
 
 
 def test_4_first_launch_with_a_folder_says_the_model_is_being_prepared(
