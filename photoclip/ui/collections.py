@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRect, QRectF, Signal, SignalInstance
 from PySide6.QtGui import QAction, QCursor, QKeySequence, QPainter
 from PySide6.QtWidgets import (
+    QApplication,
     QInputDialog,
     QLineEdit,
     QMenu,
@@ -434,6 +435,14 @@ class CollectionsController(QObject):
             self.exporter.ask(ids)
 
     def trash_selected(self) -> None:
+        focus = QApplication.focusWidget()
+        if focus is not None and self.sidebar.isAncestorOf(focus):
+            # Delete in the sidebar is about its place: an album is deleted (after asking);
+            # photos selected in the grid behind it are not what the user is pointing at.
+            album = self.current_album()
+            if album is not None and self.sidebar.places.hasFocus():
+                self.delete_album(*album)
+            return
         paths = self.selected_paths()
         ids = self.ids_of(paths)
         if ids:

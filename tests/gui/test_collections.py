@@ -97,6 +97,17 @@ def test_albums_from_the_sidebar_and_the_context_menu(launch, qtbot, small_shape
     qtbot.waitUntil(lambda: count(window, album_key(window, "Trip")) == 2, timeout=10_000)
     assert window.store.counts()["indexed"] == 40
 
+    # Delete with the album chosen in the sidebar asks about the album, not the photos.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    sidebar.places.setFocus()
+    qtbot.keyClick(sidebar.places, Qt.Key.Key_Delete)
+    box = window.collections.confirm_box
+    assert box is not None and box.text() == "Delete the album “Trip”?"
+    assert window.collections.trash.confirm is None
+    box.reject()
+    qtbot.waitUntil(lambda: window.collections.confirm_box is None, timeout=5_000)
+
     # Rename and delete from the album's own context menu.
     place = sidebar.place_item(album_key(window, "Trip")).data(Qt.ItemDataRole.UserRole + 4)
     actions(sidebar.place_menu(place))["Rename Album…"].trigger()
