@@ -11,7 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel
 
-from photoclip.ui.sidebar import CountRole
+from photoclip.ui.sidebar import CountRole, PlaceRole
+
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
 def actions(menu) -> dict[str, object]:
@@ -109,12 +111,12 @@ def test_albums_from_the_sidebar_and_the_context_menu(launch, qtbot, small_shape
     qtbot.waitUntil(lambda: window.collections.confirm_box is None, timeout=5_000)
 
     # Rename and delete from the album's own context menu.
-    place = sidebar.place_item(album_key(window, "Trip")).data(Qt.ItemDataRole.UserRole + 4)
+    place = sidebar.place_item(album_key(window, "Trip")).data(PlaceRole)
     actions(sidebar.place_menu(place))["Rename Album…"].trigger()
     window.collections.name_dialog.setTextValue("Rome 2024")
     window.collections.name_dialog.accept()
     qtbot.waitUntil(lambda: sidebar.current().name == "Rome 2024", timeout=10_000)
-    place = sidebar.place_item(sidebar.current().key).data(Qt.ItemDataRole.UserRole + 4)
+    place = sidebar.place_item(sidebar.current().key).data(PlaceRole)
     actions(sidebar.place_menu(place))["Delete Album…"].trigger()
     box = window.collections.confirm_box
     assert "Delete the album “Rome 2024”?" in box.text()
@@ -137,11 +139,25 @@ def test_photos_dropped_on_an_album_go_in_it(launch, qtbot, small_shapes_dir):
     target = places.visualItemRect(window.sidebar.place_item(key)).center()
     assert drop_urls(places.viewport(), paths, target)
     qtbot.waitUntil(lambda: count(window, key) == 2, timeout=10_000)
+    # Ctrl+Shift+A: the albums to add the selection to, where the pointer is.
+    select_rows(window, [5])
+    qtbot.keyClick(window.grid, Qt.Key.Key_A, CTRL_SHIFT)
+    menu = window.collections.album_menu
+    assert menu.isVisible() and list(actions(menu)) == ["Dropped", "New Album…"]
+    actions(menu)["Dropped"].trigger()
+    qtbot.waitUntil(lambda: count(window, key) == 3, timeout=10_000)
+    # The album's own Export… asks where to copy its three photos.
+    place = window.sidebar.place_item(key).data(PlaceRole)
+    actions(window.sidebar.place_menu(place))["Export Album…"].trigger()
+    qtbot.waitUntil(lambda: window.collections.exporter.dialog is not None, timeout=10_000)
+    texts = [label.text() for label in window.collections.exporter.dialog.findChildren(QLabel)]
+    assert any(t.startswith("Copy the original files of 3 photos") for t in texts)
+    window.collections.exporter.dialog.reject()
     # A folder dropped there isn't put in the album: it goes on to the window, which takes
     # dropped folders for the library (this one is in it already).
     drop_urls(places.viewport(), [str(small_shapes_dir)], target)
     qtbot.wait(300)
-    assert window.store.album_named("Dropped").photo_count == 2
+    assert window.store.album_named("Dropped").photo_count == 3
 
 
 def corner(window, row: int) -> list[QColor]:
