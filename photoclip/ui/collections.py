@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QRect, QRectF, Signal, SignalInstance
-from PySide6.QtGui import QAction, QCursor, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QCursor, QKeySequence, QPainter, QRegion
 from PySide6.QtWidgets import (
     QApplication,
     QInputDialog,
@@ -59,6 +59,7 @@ class HeartDelegate(ThumbnailDelegate):
     def __init__(self, loader: Any, parent: QWidget, is_favourite: Callable[[int], bool]) -> None:
         super().__init__(loader, parent)
         self.is_favourite = is_favourite
+        self._bounds: dict[tuple[int, int], QRectF] = {}
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Any) -> None:
         super().paint(painter, option, index)
@@ -67,10 +68,33 @@ class HeartDelegate(ThumbnailDelegate):
             return
         rect: QRect = option.rect
         side = self.loader.side
-        left = rect.x() + (rect.width() - side) // 2
-        bottom = rect.y() + (rect.height() + side) // 2
-        h = max(12.0, side / 9)
-        paint_heart(painter, QRectF(left + 7, bottom - 7 - h, h * 1.1, h))
+        tile = QRectF(
+            rect.x() + (rect.width() - side) // 2, rect.y() + (rect.height() - side) // 2,
+            side, side,
+        )  # fmt: skip
+        dpr = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        photo = self._photo_rect(int(pid), dpr, tile)
+        h = max(12.0, min(side, photo.height() * 1.5) / 9)
+        paint_heart(painter, QRectF(photo.left() + 7, photo.bottom() - 7 - h, h * 1.1, h))
+
+    def _photo_rect(self, photo_id: int, dpr: float, tile: QRectF) -> QRectF:
+        """Where the photo is in its tile: all of it, or (whole photos, shape kept) the part
+        its thumbnail covers, so the heart sits on the photo. Measured once per thumbnail."""
+        pix = self.loader.pixmap(photo_id, dpr) if getattr(self.loader, "whole", False) else None
+        if pix is None:
+            return tile
+        key = (photo_id, pix.cacheKey())
+        found = self._bounds.get(key)
+        if found is None:
+            mask = pix.mask()
+            box = QRegion(mask).boundingRect() if not mask.isNull() else pix.rect()
+            scale = pix.devicePixelRatio() or 1.0
+            found = QRectF(box.x() / scale, box.y() / scale, box.width() / scale,
+                           box.height() / scale)  # fmt: skip
+            if len(self._bounds) > 4096:
+                self._bounds.clear()
+            self._bounds[key] = found
+        return found.translated(tile.topLeft())
 
 
 class CollectionsController(QObject):
