@@ -1,12 +1,13 @@
-"""Whether a query is about anything in the library at all: its best photos are compared with
-what neutral captions (scored by the same model, on the same photos) reach.
+"""Which photos are strong matches for a query (strong_cut), and whether the query is about
+anything in the library at all: its best photos are compared with what neutral captions
+(scored by the same model, on the same photos) reach (about_library).
 
-Any score distribution has outliers, so the robust outlier rule in search.py finds "strong
-matches" even for gibberish. A query earns them only if, on at least one of its outlier
-photos, it stands out further than nearly every caption that has nothing to do with that
-photo does. Both sides are read in their own library-wide robust z-scores (median and MAD of
-that text's scores over the library), because CLIP similarities of different texts have no
-common scale. Measured in bench/bench_strong.py; see README "Strong matches and the rest"."""
+Any score distribution has outliers, so an outlier rule alone finds "strong matches" even for
+gibberish. A query earns them only if, on several of its best photos, it stands out further
+than nearly every caption that has nothing to do with those photos does. Both sides are read
+in their own library-wide robust z-scores (median and MAD of that text's scores over the
+library), because CLIP similarities of different texts have no common scale. Measured in
+bench/bench_strong.py; see README "Strong matches and the rest"."""
 
 from __future__ import annotations
 
@@ -67,10 +68,18 @@ NEUTRAL_CAPTIONS: tuple[str, ...] = (
 
 # A photo's bar is the BANK_RANK-th best neutral caption on it (not the very best, so that one
 # caption that happens to describe the photo doesn't veto a query about it), plus MARGIN in
-# z-score units. Tuned on a tuning library and tuning query lists that the reported figures
-# don't use (bench/bench_strong.py --tune).
+# z-score units. A query must clear it on NEED_PHOTOS of its candidates (a match is a set of
+# photos; unknown text that lands near one photo by chance rarely lands near several), or on
+# one of them by LONE_MARGIN more (a library may hold a single photo of a thing). The strong
+# set is the photos above the largest gap in the best TOP_SHARE of scores, or outliers by the
+# usual rule (z >= OUTLIER_Z), whichever holds more. Tuned on two tuning libraries and tuning
+# query lists that the reported figures don't use (bench/bench_strong.py --tune).
 BANK_RANK = 2
-MARGIN = 0.3
+MARGIN = 0.2
+NEED_PHOTOS = 4
+LONE_MARGIN = 1.0
+TOP_SHARE = 0.3
+OUTLIER_Z = 3.5
 # The caption statistics come from an even sample of the library (robust statistics of a
 # few thousand rows are as good as of all), re-measured when the library grows or shrinks by
 # a tenth; a query checks at most this many of its outlier photos, its best ones.
@@ -85,6 +94,24 @@ def robust_centre_spread(scores: np.ndarray, axis: int = 0) -> tuple[np.ndarray,
     centre = np.median(scores, axis=axis)
     spread = np.median(np.abs(scores - np.expand_dims(centre, axis)), axis=axis) * _MAD_TO_SIGMA
     return centre, np.maximum(spread, 1e-6)
+
+
+def strong_cut(scores: np.ndarray, top_share: float = TOP_SHARE) -> float:
+    """The score a photo needs to be a strong match, if the query is about the library at all
+    (about_library). Matches form a group of scores set apart from the rest: the cut is at the
+    widest gap between neighbouring scores among the best ``top_share`` of the photos, or at
+    the usual outlier bar (median + OUTLIER_Z robust standard deviations) where that lets in
+    more. Below three photos, every photo is a candidate."""
+    n = len(scores)
+    if n < 3:
+        return float(scores.min()) if n else float("inf")
+    k = max(2, int(top_share * n))
+    best = -np.partition(-scores, k - 1)[:k]
+    best.sort()
+    best = best[::-1]  # the k best scores, highest first
+    at = int(np.argmax(best[:-1] - best[1:]))
+    centre, spread = robust_centre_spread(scores)
+    return float(min(best[at], float(centre) + OUTLIER_Z * float(spread)))
 
 
 def rephrase(text: str) -> str:
@@ -138,11 +165,18 @@ def about_library(
     bank: NeutralBank,
     rank: int = BANK_RANK,
     margin: float = MARGIN,
+    need: int = NEED_PHOTOS,
+    lone: float = LONE_MARGIN,
 ) -> bool:
-    """Whether the query is about one of its best photos (their vectors ``best_photos``): each
-    of its ``phrasings`` (query vectors) stands out there from the library further than the
-    neutral captions do."""
+    """Whether the query is about its best photos (their vectors ``best_photos``): in each of
+    its ``phrasings`` (query vectors) it stands out from the library further than the neutral
+    captions do on ``need`` of them (or on all, if fewer), or on one by ``lone`` more."""
     if bank.rows < 3 or len(best_photos) == 0:
         return False  # too few photos to tell a match from the rest
     bar = bank.bar(best_photos, rank, margin)
-    return all(bool((bank.z(q, best_photos) > bar).any()) for q in phrasings)
+    need = min(need, len(best_photos))
+    for q in phrasings:
+        z = bank.z(q, best_photos)
+        if not (int((z > bar).sum()) >= need or bool((z > bar + lone).any())):
+            return False
+    return True

@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import CANDIDATES, NEUTRAL_CAPTIONS, NeutralBank, about_library, rephrase
+from .calibration import (
+    CANDIDATES,
+    NEUTRAL_CAPTIONS,
+    NeutralBank,
+    about_library,
+    rephrase,
+    strong_cut,
+)
 from .embedder import AnyEmbedder
 from .errors import ModelUnavailableError, QueryError, StoreError
 from .imaging import PhotoError, decode_photo
@@ -25,10 +32,9 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
-# Strong matches: outliers above the library's typical score for the query (modified z-score
-# of Iglewicz & Hoaglin >= 3.5), or within NEAR_TOP_Z bulk standard deviations of the best
-# photo; and only for a query that is about something in the library at all (calibration.py).
-# See strong_threshold(); tuned and measured in bench/bench_strong.py.
+# Strong matches: calibration.strong_cut(), and only for a query that is about something in
+# the library at all (calibration.about_library); tuned and measured in bench/bench_strong.py.
+# strong_threshold() is the outlier rule alone, as before (#10), which the bench compares with.
 STRONG_Z = 3.5
 NEAR_TOP_Z = 0.4
 _MAD_TO_SIGMA = 1.4826
@@ -402,7 +408,7 @@ class Searcher:
         n = len(ids)
         if n == 0:
             return SearchResult([], 0, 0, float("inf"), offset)
-        threshold = strong_threshold(scores)
+        threshold = strong_cut(scores)
         strong = scores >= threshold
         strong_count = int(strong.sum())
         if strong_count and not self.about(

@@ -71,9 +71,9 @@ def test_queries_about_the_photos_keep_their_strong_matches(searcher, shapes_man
     f = figures(lambda q: strong_paths(searcher, q), real, ())
     print(f"\n{len(real)} real queries: precision {f.precision:.3f}, recall {f.recall:.3f}, "
           f"with a strong match {f.real_with_strong:.2f}")  # fmt: skip
-    assert f.precision >= 0.90  # 0.923 measured
-    assert f.recall >= 0.85  # 0.875
-    assert f.real_with_strong >= 0.90  # 41 of 44
+    assert f.precision >= 0.88  # 0.907 measured (0.923 before the rule asked for several photos)
+    assert f.recall >= 0.82  # 0.853 (0.875)
+    assert f.real_with_strong >= 0.83  # 38 of 44 (41)
 
 
 def test_no_match_changes_the_labels_not_the_ranking(searcher):

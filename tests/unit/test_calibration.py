@@ -132,3 +132,40 @@ def test_a_query_is_reworded_as_a_photo_caption():
 
 def test_no_neutral_caption_is_repeated():
     assert len(set(calibration.NEUTRAL_CAPTIONS)) == len(calibration.NEUTRAL_CAPTIONS)
+
+
+def test_a_lone_photo_that_stands_out_is_not_enough_unless_it_stands_out_far():
+    """Unknown text that happens to land near one photo: clearing the bar there once is no
+    match; a library's single photo of a thing must clear it by ``lone`` more."""
+    rng = np.random.default_rng(1)
+    query = axis(0)
+    bank = NeutralBank.measure(neutral(rng), library_with_subject(1))
+    photos = best_photos(library_with_subject(1), query, k=5)  # the one, then four others
+    margin = 4.0  # a bar only the one photo clears
+    assert int((bank.z(query, photos) > bank.bar(photos, margin=margin)).sum()) == 1
+    assert not about_library([query], photos, bank, margin=margin, need=2, lone=100.0)
+    assert about_library([query], photos, bank, margin=margin, need=2, lone=1.0)
+    assert about_library([query], photos, bank, margin=margin, need=1, lone=100.0)
+
+
+def library_with_subject(count: int) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    bulk = rng.normal(0, 1, (300, DIM))
+    bulk[:, :2] = rng.normal(0, 0.2, (300, 2))
+    subject = rng.normal(0, 0.1, (count, DIM))
+    subject[:, 0] = 3.0
+    return unit(np.concatenate([bulk, subject]))
+
+
+def test_the_strong_cut_is_at_the_gap_that_sets_the_matches_apart():
+    rng = np.random.default_rng(0)
+    bulk = rng.normal(0.2, 0.02, 300)
+    matches = rng.normal(0.32, 0.005, 25)  # 25 photos clearly above, not outliers by z alone
+    scores = np.concatenate([bulk, matches]).astype(np.float32)
+    cut = calibration.strong_cut(scores)
+    assert (scores >= cut).sum() == 25
+    # one far outlier above a flat bulk: the outlier rule lets in at least the outliers
+    flat = np.r_[rng.normal(0.2, 0.01, 300), [0.5, 0.45]].astype(np.float32)
+    assert (flat >= calibration.strong_cut(flat)).sum() >= 2
+    assert calibration.strong_cut(np.zeros(0, np.float32)) == float("inf")
+    assert calibration.strong_cut(np.array([0.3, 0.1], np.float32)) == pytest.approx(0.1)
