@@ -226,6 +226,45 @@ def test_favourites_with_the_shortcut_show_a_heart_and_a_place(launch, qtbot, sm
     qtbot.waitUntil(lambda: count(window, "favourites") == 1, timeout=10_000)
 
 
+def region(window, box) -> list[QColor]:
+    image = window.grid.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    return [
+        QColor(image.pixel(x, y))
+        for x in range(int(box.left()), int(box.right()))
+        for y in range(int(box.top()), int(box.bottom()))
+    ]
+
+
+def test_in_whole_photos_the_heart_sits_on_the_photo(launch, qtbot, small_shapes_dir):
+    from PySide6.QtCore import QRectF
+
+    window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
+    wait_results(qtbot, window)
+    window.grid_controls.whole.setChecked(True)
+    store, model = window.store, window.model
+    wide = next(
+        r for r in range(model.rowCount())
+        if (p := store.photo(model.ids[r]))["width"] > 1.4 * p["height"]
+    )  # fmt: skip
+    pid = model.ids[wide]
+    window.grid.scrollTo(model.index(wide, 0))
+    delegate, side = window.grid.itemDelegate(), window.thumbnails.side
+    rect = window.grid.visualRect(model.index(wide, 0))
+    tile = QRectF(rect.x() + (rect.width() - side) // 2, rect.y() + (rect.height() - side) // 2,
+                  side, side)  # fmt: skip
+    # the whole-photo thumbnail has arrived: the photo covers a band of the square
+    qtbot.waitUntil(
+        lambda: delegate._photo_rect(pid, 1.0, tile).height() < side * 0.8, timeout=10_000
+    )
+    photo = delegate._photo_rect(pid, 1.0, tile)
+    on_photo = QRectF(photo.left(), photo.bottom() - side / 4, side / 4, side / 4)
+    below = QRectF(tile.left(), tile.bottom() - side / 8, side / 4, side / 8 - 1)
+    before = region(window, on_photo), region(window, below)
+    window.collections.set_favourite([pid], True)
+    qtbot.waitUntil(lambda: hearts(before[0], region(window, on_photo)) > 20, timeout=5_000)
+    assert hearts(before[1], region(window, below)) == 0  # not in the empty corner
+
+
 def test_export_copies_the_selection_by_date(launch, qtbot, small_shapes_dir, tmp_path):
     window = launch_indexed(launch, qtbot, [small_shapes_dir], at_least=40)
     wait_results(qtbot, window)
