@@ -35,7 +35,8 @@ from .download import (
 )
 from .errors import ModelUnavailableError, PhotoclipError
 from .models import DEFAULT_MODEL, ModelIdentity, ModelSpec, get_spec
-from .preprocess import DEFAULT_PREPROCESS, ViewTransform, blend, flatten_views
+from . import preprocess as preprocess_module
+from .preprocess import ViewTransform, blend, flatten_views
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +313,7 @@ class Embedder:
             return self
         twin = Embedder.__new__(Embedder)
         twin.__dict__.update(self.__dict__)  # the model, its lock and its text cache shared
-        views = self.preprocess
+        views: Any = self.preprocess  # a ViewTransform
         twin.preprocess = ViewTransform(method, views.cfg, views.centre)
         twin.identity = self.identity.with_preprocess(method)
         return twin
@@ -445,7 +446,8 @@ def profile_of(embedder: Embedder) -> str:
 def deferred_from_profile(
     spec: ModelSpec, profile: str, load: Callable[[], Embedder]
 ) -> DeferredEmbedder | None:
-    """A deferred model from :func:`profile_of`'s text; None if the text is unusable."""
+    """A deferred model from :func:`profile_of`'s text; None if the text is unusable, or was
+    written for photos fed to the model another way than photoclip's now."""
     try:
         p = json.loads(profile)
         identity = ModelIdentity(
@@ -455,6 +457,8 @@ def deferred_from_profile(
             int(p["dim"]),
             str(p["preprocess"]),  # a profile from before it was recorded: load the model
         )
+        if identity.preprocess != preprocess_module.DEFAULT_PREPROCESS:
+            return None
         return DeferredEmbedder(spec, identity, int(p["image_size"]), load)
     except (ValueError, KeyError, TypeError):
         return None
@@ -554,10 +558,11 @@ def load_embedder(
     allow_download: bool = True,
     progress: DownloadProgress | None = None,
     stop: threading.Event | None = None,
-    preprocessing: str = DEFAULT_PREPROCESS,
+    preprocessing: str | None = None,
 ) -> Embedder:
     """Load ``model`` (a key of ``photoclip.models.MODELS``) ready for inference, fed photos
-    by ``preprocessing`` (``photoclip.preprocess``)."""
+    by ``preprocessing`` (``photoclip.preprocess``; None: photoclip's choice)."""
+    preprocessing = preprocessing or preprocess_module.DEFAULT_PREPROCESS
     spec = get_spec(model)
     resolved = resolve_weights(
         spec, weights, allow_download=allow_download, progress=progress, stop=stop

@@ -4,10 +4,10 @@ name is part of every vector's identity (``models.ModelIdentity.preprocess``).
 ``centre`` is open_clip's own eval transform (resize the short side, cut the centre square:
 a 16:9 photo loses 22 % on each side). ``squash`` resizes the whole photo into the square,
 ``longest`` fits its long side and pads, ``crops`` sees overlapping squares covering it, and
-``whole`` squashes a photo up to 2:1 into one view and sees a wider one (a panorama) as a few
-overlapping windows of aspect 4:3 at most. Several views make one vector: the normalised mean
-of theirs. ``DEFAULT_PREPROCESS`` is photoclip's choice (bench/bench_framing.py measures them;
-README "The whole photo")."""
+``whole`` squashes a photo up to 4:3 into one view (a stretch open_clip's training crops
+reach) and sees a wider one as a few overlapping windows of aspect 4:3 at most. Several views
+make one vector: the normalised mean of theirs. ``DEFAULT_PREPROCESS`` is photoclip's choice;
+bench/bench_framing.py measures them all (README "The whole photo")."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ DEFAULT_PREPROCESS = CENTRE
 METHODS = (CENTRE, SQUASH, LONGEST, CROPS, WHOLE)
 
 WINDOW_ASPECT = 4 / 3  # the widest window open_clip's training crops (aspect 3/4 to 4/3)
-SQUASH_LIMIT = 2.0  # ``whole`` squashes photos up to 2:1 into one view, windows beyond
+SQUASH_LIMIT = WINDOW_ASPECT  # ``whole`` squashes photos up to 4:3 into one view, windows beyond
 MAX_WINDOWS = 6
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels

@@ -9,9 +9,17 @@ is trained from scratch on procedurally generated captioned images
     OUT/metrics.json                 held-out retrieval / zero-shot metrics
     OUT/README.md                    what the model is and how it was made
 
-Reproduce the committed checkpoint with::
+Reproduce the committed checkpoint (stage 1 alone) with::
 
     .venv/bin/python tools/train_tiny_clip.py --out resources/models/tiny-shapes
+
+Stage 2 (``--augment-steps N``) goes on with views augmented like open_clip's training data
+(random resized crops: subjects anywhere, windows of aspect 3/4 to 4/3 squashed to the
+square), so that ways of feeding photos other than the centre square can be compared
+fairly (bench/bench_framing.py); ``--init DIR`` starts it from stage 1's saved result::
+
+    .venv/bin/python tools/train_tiny_clip.py --out /tmp/tiny-framing \
+        --init resources/models/tiny-shapes --augment-steps 500
 
 Training is CPU-only, seeded and uses a fixed torch thread count (training is
 bit-reproducible at a fixed thread count).  Training images are rendered on
@@ -45,7 +53,16 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from tools.shapes import COLOURS, SHAPES, Scene, all_scenes, jpeg_roundtrip, render, write_library  # noqa: E402
+from tools.shapes import (  # noqa: E402
+    COLOURS,
+    SHAPES,
+    Scene,
+    all_scenes,
+    jpeg_roundtrip,
+    render,
+    render_placed,
+    write_library,
+)
 
 MODEL_CFG: dict = {
     "embed_dim": 64,
@@ -80,6 +97,9 @@ DEFAULTS = dict(
     eval_seed=987654,
     eval_count=240,
     steps=1000,
+    augment_steps=0,
+    augment_lr=1e-3,
+    augment_warmup=50,
     batch_size=128,
     lr=2e-3,
     weight_decay=0.1,
@@ -148,7 +168,9 @@ class BatchDataset(torch.utils.data.Dataset):
 
     PAIRS: ClassVar[list[tuple[str, str]]] = [(c, b) for c in COLOURS for b in COLOURS if b != c]
 
-    def __init__(self, steps: int, batch_size: int, seed: int, transform, tokenizer):
+    def __init__(
+        self, steps: int, batch_size: int, seed: int, transform, tokenizer, augment: bool = False
+    ):
         if batch_size % len(SHAPES) or batch_size // len(SHAPES) > len(self.PAIRS):
             raise ValueError(f"batch_size must be a multiple of {len(SHAPES)} and <= {len(SCENES)}")
         self.steps = steps
@@ -156,6 +178,11 @@ class BatchDataset(torch.utils.data.Dataset):
         self.seed = seed
         self.transform = transform
         self.tokenizer = tokenizer
+        self.augment = augment
+        cfg = {k: PREPROCESS_CFG[k] for k in ("mean", "std", "interpolation", "fill_color")}
+        size = PREPROCESS_CFG["size"]
+        self.squash = open_clip.image_transform(size, False, resize_mode="squash", **cfg)
+        self.longest = open_clip.image_transform(size, False, resize_mode="longest", **cfg)
 
     def __len__(self) -> int:
         return self.steps
@@ -166,12 +193,7 @@ class BatchDataset(torch.utils.data.Dataset):
         scenes = [Scene(c, s, b) for c, b in pairs for s in SHAPES]
         images, texts, attrs = [], [], []
         for scene in scenes:
-            short = rng.randint(64, 160)
-            long = round(short * rng.uniform(1.0, 1.6))
-            size = (long, short) if rng.random() < 0.5 else (short, long)
-            im = render(scene, size, rng)
-            im = jpeg_roundtrip(im, rng.randint(70, 95))
-            images.append(self.transform(im))
+            images.append(self.view(scene, rng) if self.augment else self.centred(scene, rng))
             text, a = sample_caption(scene, rng)
             texts.append(text)
             attrs.append(a)
@@ -182,6 +204,47 @@ class BatchDataset(torch.utils.data.Dataset):
             ]
         )  # target[i, j]: image i matches text j
         return torch.stack(images), self.tokenizer(texts), target
+
+    def centred(self, scene: Scene, rng: random.Random) -> torch.Tensor:
+        """The eval preprocess's centre square of a photo (aspect up to 1.6:1) whose shape
+        lies inside it: stage 1's only kind of view."""
+        short = rng.randint(64, 160)
+        long = round(short * rng.uniform(1.0, 1.6))
+        size = (long, short) if rng.random() < 0.5 else (short, long)
+        im = jpeg_roundtrip(render(scene, size, rng), rng.randint(70, 95))
+        return self.transform(im)
+
+    def view(self, scene: Scene, rng: random.Random) -> torch.Tensor:
+        """One training view of ``scene``, augmented like open_clip's training data.
+
+        open_clip trains on random resized crops: a window of aspect 3/4 to 4/3 anywhere
+        in the photo, squashed to the model's square, so subjects sit anywhere and are
+        sometimes cut by the window's edge. Most views here are such windows (rendered
+        directly at the window's size, the subject anywhere, at least about three quarters
+        of it inside); some are the eval preprocess's centre square of a photo whose subject
+        is inside it, and some a whole photo of aspect up to 3.2:1 letterboxed into the
+        square (so that fitting the long side and padding is measured fairly).
+        """
+        kind = rng.random()
+        if kind < 0.2:
+            return self.centred(scene, rng)
+        if kind < 0.9:
+            aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+            short = rng.randint(64, 160)
+            w, h = (round(short * aspect), short) if aspect >= 1 else (short, round(short / aspect))
+            diameter = min(w, h) * rng.uniform(0.2, 0.7)
+            margin = 0.4 * diameter / 2
+            centre = (rng.uniform(margin, w - margin), rng.uniform(margin, h - margin))
+            im, _ = render_placed(scene, (w, h), rng, centre, diameter)
+            return self.squash(jpeg_roundtrip(im, rng.randint(70, 95)))
+        short = rng.randint(48, 100)
+        long = round(short * math.exp(rng.uniform(0.0, math.log(3.2))))
+        w, h = (long, short) if rng.random() < 0.5 else (short, long)
+        diameter = short * rng.uniform(0.3, 0.75)
+        margin = diameter / 2 + 1
+        centre = (rng.uniform(margin, w - margin), rng.uniform(margin, h - margin))
+        im, _ = render_placed(scene, (w, h), rng, centre, diameter)
+        return self.longest(jpeg_roundtrip(im, rng.randint(70, 95)))
 
 
 def _worker_init(_worker_id: int) -> None:
@@ -365,6 +428,15 @@ def evaluate(model, preprocess, tokenizer, library: list[tuple[Path, Scene]]) ->
 # main
 # --------------------------------------------------------------------------
 
+STAGE2_TEMPLATE = """- stage 2, {augment_steps} steps from stage 1's weights, lr {augment_lr}
+  (warm-up {augment_warmup}, cosine decay), seed {seed} + 1, augmented like
+  open_clip's training data (random resized crops): 70 % windows of aspect
+  3/4 to 4/3, short side 64-160 px, the shape (20-70 % of the short side)
+  anywhere with at least about three quarters of it inside, squashed to the
+  square; 20 % stage 1's views; 10 % a whole photo of aspect up to 3.2:1
+  letterboxed into the square{init_note}
+"""
+
 README_TEMPLATE = """# tiny-shapes: a toy CLIP model for tests and demos
 
 **This is not a photo model.**  It is a tiny open_clip CLIP trained from
@@ -415,14 +487,15 @@ Command (from the repository root):
 
     .venv/bin/python tools/train_tiny_clip.py --out resources/models/tiny-shapes
 
-- seed {seed}, {steps} steps of batch {batch_size}; each batch = {pairs}
-  distinct (colour, background) pairs x all 4 shapes (hard shape negatives);
-  soft-target symmetric InfoNCE so that identical short captions in a batch
-  are not treated as negatives; AdamW
-  lr {lr} (warm-up {warmup} steps, cosine decay), weight decay {weight_decay}
-- images rendered on the fly at short side 64-160 px, aspect up to 1.6:1,
-  JPEG quality 70-95 round trip, then the open_clip eval preprocess
-- CPU, `torch.set_num_threads({threads})`, {workers} data worker process(es);
+- seed {seed}, batch {batch_size}; each batch = {pairs} distinct (colour,
+  background) pairs x all 4 shapes (hard shape negatives); soft-target
+  symmetric InfoNCE so that identical short captions in a batch are not
+  treated as negatives; AdamW, weight decay {weight_decay}; images rendered on
+  the fly, through a JPEG quality 70-95 round trip
+- stage 1, {steps} steps, lr {lr} (warm-up {warmup} steps, cosine decay): the
+  eval preprocess's centre square of photos of aspect up to 1.6:1 whose shape
+  lies inside it (short side 64-160 px)
+{stage2}- CPU, `torch.set_num_threads({threads})`, {workers} data worker process(es);
   training took {train_minutes:.1f} min ({total_minutes:.1f} min in all) on
   {machine}; torch {torch_version}, open_clip {open_clip_version}
 - training is bit-reproducible at a fixed torch thread count
@@ -458,6 +531,50 @@ normalised variant.
 """
 
 
+def train(model, data: BatchDataset, steps: int, base_lr: float, warmup: int, args) -> None:
+    """``steps`` steps of AdamW over ``data``: warm-up, then cosine decay of ``base_lr``."""
+    loader = torch.utils.data.DataLoader(
+        data,
+        batch_size=None,
+        shuffle=False,
+        num_workers=args.workers,
+        worker_init_fn=_worker_init if args.workers > 0 else None,
+        prefetch_factor=4 if args.workers > 0 else None,
+        persistent_workers=False,
+    )
+    optimizer = torch.optim.AdamW(
+        param_groups(model, args.weight_decay), lr=base_lr, betas=(0.9, 0.98), eps=1e-6
+    )
+    model.train()
+    stage = "stage 2 (augmented)" if data.augment else "stage 1"
+    t_train = time.time()
+    running_loss, running_acc = 0.0, 0.0
+    for step, (images, texts, target) in enumerate(loader):
+        lr = lr_at(step, steps, base_lr, warmup)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        image_features, text_features, logit_scale = model(images, texts)
+        loss, logits = soft_clip_loss(image_features, text_features, logit_scale, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))
+            running_loss += loss.item()
+            running_acc += target.gather(1, logits.argmax(1, keepdim=True)).mean().item()
+        if (step + 1) % args.log_every == 0 or step + 1 == steps:
+            n = (step % args.log_every) + 1
+            el = time.time() - t_train
+            print(
+                f"{stage} step {step + 1:5d}/{steps} loss {running_loss / n:.4f} "
+                f"i2t-acc {running_acc / n:.3f} "
+                f"scale {logit_scale.item():.1f} lr {lr:.2e} elapsed {el:.0f}s "
+                f"eta {el / (step + 1) * (steps - step - 1):.0f}s",
+                flush=True,
+            )
+            running_loss, running_acc = 0.0, 0.0
+
+
 def _machine() -> str:
     name = platform.processor() or platform.machine()
     try:
@@ -476,6 +593,11 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in DEFAULTS.items():
         p.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
     p.add_argument("--log-every", type=int, default=100)
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="a model folder holding stage 1's result: skip stage 1 and go on from it",
+    )
     args = p.parse_args(argv)
 
     t_start = time.time()
@@ -489,6 +611,11 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
+    stage1 = None
+    if args.init:  # read before --out is cleared (it may be the same folder)
+        from safetensors.torch import load_file
+
+        stage1 = load_file(str(Path(args.init) / "open_clip_model.safetensors"))
     out: Path = args.out.resolve()
     write_config(out)
     for stale in out.glob("*.safetensors"):
@@ -501,47 +628,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model params: {n_params:,}", flush=True)
     print(preprocess, flush=True)
 
-    data = BatchDataset(args.steps, args.batch_size, args.seed, preprocess, tokenizer)
-    loader = torch.utils.data.DataLoader(
-        data,
-        batch_size=None,
-        shuffle=False,
-        num_workers=args.workers,
-        worker_init_fn=_worker_init if args.workers > 0 else None,
-        prefetch_factor=4 if args.workers > 0 else None,
-        persistent_workers=False,
-    )
-    optimizer = torch.optim.AdamW(
-        param_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, 0.98), eps=1e-6
-    )
-
-    model.train()
     t_train = time.time()
-    running_loss, running_acc = 0.0, 0.0
-    for step, (images, texts, target) in enumerate(loader):
-        lr = lr_at(step, args.steps, args.lr, args.warmup)
-        for g in optimizer.param_groups:
-            g["lr"] = lr
-        image_features, text_features, logit_scale = model(images, texts)
-        loss, logits = soft_clip_loss(image_features, text_features, logit_scale, target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, math.log(100))
-            running_loss += loss.item()
-            running_acc += target.gather(1, logits.argmax(1, keepdim=True)).mean().item()
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            n = (step % args.log_every) + 1
-            el = time.time() - t_train
-            print(
-                f"step {step + 1:5d}/{args.steps} loss {running_loss / n:.4f} "
-                f"i2t-acc {running_acc / n:.3f} "
-                f"scale {logit_scale.item():.1f} lr {lr:.2e} elapsed {el:.0f}s "
-                f"eta {el / (step + 1) * (args.steps - step - 1):.0f}s",
-                flush=True,
-            )
-            running_loss, running_acc = 0.0, 0.0
+    if stage1 is not None:
+        # Stage 1's result, saved earlier (its run is bit-reproducible): go on from there.
+        model.load_state_dict(stage1)
+        print(f"stage 1: weights from {args.init}", flush=True)
+    else:
+        data = BatchDataset(args.steps, args.batch_size, args.seed, preprocess, tokenizer)
+        train(model, data, args.steps, args.lr, args.warmup, args)
+    if args.augment_steps:
+        augmented = BatchDataset(
+            args.augment_steps, args.batch_size, args.seed + 1, preprocess, tokenizer, augment=True
+        )
+        train(model, augmented, args.augment_steps, args.augment_lr, args.augment_warmup, args)
     train_seconds = time.time() - t_train
 
     # save: plain fp32 state dict as safetensors
@@ -606,6 +705,20 @@ def main(argv: list[str] | None = None) -> int:
         params=n_params,
         seed=args.seed,
         steps=args.steps,
+        stage2=STAGE2_TEMPLATE.format(
+            augment_steps=args.augment_steps,
+            augment_lr=args.augment_lr,
+            augment_warmup=args.augment_warmup,
+            seed=args.seed,
+            init_note=(
+                f"\n- this run took stage 1's weights from {args.init} (stage 1's run is"
+                " bit-reproducible), so the time below is stage 2's"
+                if args.init
+                else ""
+            ),
+        )
+        if args.augment_steps
+        else "",
         batch_size=args.batch_size,
         pairs=args.batch_size // len(SHAPES),
         lr=args.lr,

@@ -26,7 +26,7 @@ def covered(boxes: list[pp.Box], width: int, height: int) -> bool:
 
 @pytest.mark.parametrize(
     ("size", "views"),
-    [((400, 300), 1), ((600, 400), 1), ((1600, 900), 1), ((900, 1600), 1), ((2000, 1000), 1),
+    [((400, 300), 1), ((300, 400), 1), ((600, 400), 2), ((1600, 900), 2), ((900, 1600), 2),
      ((3000, 1000), 3), ((1000, 3000), 3), ((4000, 1000), 3), ((20000, 500), pp.MAX_WINDOWS)],
 )  # fmt: skip
 def test_whole_sees_all_of_every_photo_in_a_few_views(size, views):
@@ -67,16 +67,19 @@ def red_pixels(tensor) -> int:
     return int(red.sum())
 
 
-def test_a_subject_at_the_edge_of_a_16_9_photo_is_seen_whole_but_cut_away_by_the_centre_crop():
+def test_a_subject_at_the_edge_of_a_16_9_photo_is_cut_away_by_the_centre_crop_only():
     import open_clip
 
     photo = photo_with_a_red_square_at((1600, 900), 10)
     centre = open_clip.image_transform(64, False, CFG["mean"], CFG["std"], resize_mode="shortest")
     seen_centre = pp.ViewTransform(pp.CENTRE, CFG, centre)(photo)
+    seen_squashed = pp.ViewTransform(pp.SQUASH, CFG, centre)(photo)
     seen_whole = pp.ViewTransform(pp.WHOLE, CFG, centre)(photo)
-    assert tuple(seen_centre.shape) == tuple(seen_whole.shape) == (3, 64, 64)
+    assert tuple(seen_centre.shape) == tuple(seen_squashed.shape) == (3, 64, 64)
+    assert tuple(seen_whole.shape) == (2, 3, 64, 64)  # two 4:3 windows
     assert red_pixels(seen_centre) == 0
-    assert red_pixels(seen_whole) > 20
+    assert red_pixels(seen_squashed) > 20
+    assert red_pixels(seen_whole[0]) > 20 and red_pixels(seen_whole[1]) == 0
 
 
 def test_a_panorama_becomes_a_few_windows_and_its_edge_is_in_one_of_them():
