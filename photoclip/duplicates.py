@@ -40,6 +40,7 @@ KINDS = ("exact", "same", "similar")
 KIND_NAMES = {"exact": "Exact copies", "same": "The same photo", "similar": "Similar shots"}
 
 BLOCK = 2048  # rows per block of the all-pairs product (16 MB of scores at a time)
+_DENSE_SHARE = 0.002  # a block with more candidate pairs than this is multiplied in full
 PROJECTED_DIMS = 48  # the bound's basis: the library's mean direction and its main spread
 _HASH_CHUNK = 1 << 20
 
@@ -199,22 +200,73 @@ def close_pairs(
             ii, jj = np.nonzero(reach >= threshold - float(tail_a.max()) * float(tail[b].max()))
             if not len(ii):
                 continue
-            i, j = a[ii], b[jj]
-            ok = reach[ii, jj] + tail_a[ii] * tail[j] >= threshold
-            ok &= (i < j) | ~listed[j]
-            i, j = i[ok], j[ok]
-            if not len(i):
-                continue
-            oi, oj = order[i], order[j]
-            scores = np.empty(len(i), np.float32)
-            for c in range(0, len(i), 8192):  # gathered rows, a few MB at a time
-                scores[c : c + 8192] = np.einsum(
-                    "ij,ij->i", mat[oi[c : c + 8192]], mat[oj[c : c + 8192]]
-                )
+            if len(ii) > _DENSE_SHARE * reach.size:  # cheaper to multiply the block in full
+                exact = mat[order[a]] @ np.ascontiguousarray(mat[order[b]].T)
+                ii, jj = np.nonzero(exact >= threshold)
+                i, j, scores = a[ii], b[jj], exact[ii, jj]
+                ok = (i < j) | ~listed[j]
+                i, j, scores = i[ok], j[ok], scores[ok]
+            else:
+                i, j = a[ii], b[jj]
+                ok = reach[ii, jj] + tail_a[ii] * tail[j] >= threshold
+                ok &= (i < j) | ~listed[j]
+                i, j = i[ok], j[ok]
+                scores = np.empty(len(i), np.float32)
+                for c in range(0, len(i), 8192):  # gathered rows, a few MB at a time
+                    scores[c : c + 8192] = np.einsum(
+                        "ij,ij->i", mat[order[i[c : c + 8192]]], mat[order[j[c : c + 8192]]]
+                    )
             hit = scores >= threshold
-            oi, oj = oi[hit], oj[hit]
+            oi, oj = order[i[hit]], order[j[hit]]
             found.append((np.minimum(oi, oj), np.maximum(oi, oj), scores[hit]))
     return _pairs(found)
+
+
+def same_photo_candidates(
+    mat: np.ndarray,
+    seconds: np.ndarray,
+    threshold: float,
+    rows: np.ndarray | None = None,
+    *,
+    stop: threading.Event | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs that may be the same photo: vectors at least ``threshold`` close, and capture
+    times (``seconds``, NaN where unknown) equal or unknown for one of the two. Two photos
+    with different EXIF times are two moments, so only photos without one are compared with
+    the whole library. With ``rows``, only pairs holding one of them. (i, j, score), i < j."""
+    n = len(mat)
+    untimed = np.isnan(seconds)
+    listed = np.ones(n, bool) if rows is None else np.isin(np.arange(n), rows)
+    found = [close_pairs(mat, threshold, np.flatnonzero(untimed & listed), stop=stop)]
+    if rows is not None:  # listed photos with a time, against those without one
+        timed = np.flatnonzero(listed & ~untimed)
+        sub = np.flatnonzero(untimed | (listed & ~untimed))
+        if len(timed) and untimed.any():
+            i, j, sc = close_pairs(mat[sub], threshold, np.searchsorted(sub, timed), stop=stop)
+            i, j = sub[i], sub[j]
+            keep = untimed[i] | untimed[j]
+            found.append((i[keep], j[keep], sc[keep]))
+    # photos taken at the same second: each group compared within itself
+    timed = np.flatnonzero(~untimed)
+    order = timed[np.argsort(seconds[timed], kind="stable")]
+    t = seconds[order]
+    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if len(t) else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], len(t)]
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for a, b in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
+        group = np.sort(order[a:b])
+        if not listed[group].any():
+            continue
+        sims = mat[group] @ mat[group].T
+        ii, jj = np.nonzero(np.triu(sims >= threshold, 1))
+        keep = listed[group[ii]] | listed[group[jj]]
+        parts.append((group[ii[keep]], group[jj[keep]], sims[ii[keep], jj[keep]]))
+    found.append(_pairs(parts))
+    i, j, sc = _pairs(found)
+    if len(i):  # a pair found from both sides: once
+        _, first = np.unique(i * n + j, return_index=True)
+        i, j, sc = i[first], j[first], sc[first]
+    return i, j, sc
 
 
 def windowed_pairs(
@@ -363,13 +415,13 @@ class Duplicates:
             report.cancelled = True
             return report
         step("same", 1, 3)
-        i, j, s = close_pairs(mat, SAME_COSINE, rows, stop=stop)
+        seconds = np.array([_seconds(files[int(p)]) for p in ids], np.float64)
+        i, j, s = same_photo_candidates(mat, seconds, SAME_COSINE, rows, stop=stop)
         if stop is not None and stop.is_set():
             report.cancelled = True
             return report
         same = self._same_photo_pairs(files, ids[i], ids[j], s, report)
         step("similar", 2, 3)
-        seconds = np.array([_seconds(files[int(p)]) for p in ids], np.float64)
         i, j, s = windowed_pairs(mat, seconds, SIMILAR_COSINE, SIMILAR_WINDOW_S, rows)
         similar = [
             (int(a), int(b), "similar", float(c)) for a, b, c in zip(ids[i], ids[j], s, strict=True)

@@ -176,3 +176,21 @@ def test_components_join_chains():
     pairs = [(1, 2), (2, 3), (7, 8)]
     assert sorted(duplicates._components(pairs)) == [[1, 2, 3], [7, 8]]
     assert all(len(g) > 1 for g in duplicates._components(itertools.combinations(range(5), 2)))
+
+
+def test_same_photo_candidates_skip_pairs_of_two_different_capture_times():
+    mat = library("clip-like", n=700, seed=4)
+    rng = np.random.default_rng(5)
+    seconds = rng.integers(0, 50, len(mat)).astype(float)  # many photos share a second
+    seconds[rng.random(len(mat)) < 0.3] = np.nan  # no capture time
+    t = 0.9
+    s = mat @ mat.T
+    allowed = (seconds[:, None] == seconds[None, :]) | np.isnan(seconds)[:, None]
+    allowed |= np.isnan(seconds)[None, :]
+    i, j = np.nonzero(np.triu((s >= t) & allowed, 1))
+    want = {(int(a), int(b)): float(s[a, b]) for a, b in zip(i, j, strict=True)}
+    assert want
+    same_pairs(duplicates.same_photo_candidates(mat, seconds, t), want, mat, t)
+    rows = np.array([*sorted({a for a, _ in want})[:6], 1, 2, 3])
+    some = {p: v for p, v in want.items() if p[0] in rows or p[1] in rows}
+    same_pairs(duplicates.same_photo_candidates(mat, seconds, t, rows), some, mat, t)
