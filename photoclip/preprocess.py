@@ -39,7 +39,7 @@ def windows(
     (or wide) as its short side and at most ``aspect`` long, that together cover it; with
     ``overlap``, neighbours share at least a quarter of a window (``crops``)."""
     long, short = max(width, height), min(width, height)
-    if long <= short * aspect:
+    if long <= short * aspect * 1.01:  # (4032 x 3024 is 4:3 however 4/3 rounds)
         return [(0.0, 0.0, float(width), float(height))]
     side = short * aspect
     count = math.ceil((long - side) / (0.75 * side)) + 1 if overlap else math.ceil(long / side)
@@ -60,9 +60,7 @@ def view_boxes(method: str, width: int, height: int) -> list[Box]:
     if method == CROPS:
         return windows(width, height, 1.0, overlap=True)
     if method == WHOLE:
-        if max(width, height) <= SQUASH_LIMIT * min(width, height):
-            return [whole]
-        return windows(width, height)
+        return windows(width, height, SQUASH_LIMIT)
     raise ValueError(f"{method!r} doesn't make views from boxes")
 
 

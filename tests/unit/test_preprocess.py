@@ -26,8 +26,9 @@ def covered(boxes: list[pp.Box], width: int, height: int) -> bool:
 
 @pytest.mark.parametrize(
     ("size", "views"),
-    [((400, 300), 1), ((300, 400), 1), ((600, 400), 2), ((1600, 900), 2), ((900, 1600), 2),
-     ((3000, 1000), 3), ((1000, 3000), 3), ((4000, 1000), 3), ((20000, 500), pp.MAX_WINDOWS)],
+    [((400, 300), 1), ((300, 400), 1), ((4032, 3024), 1), ((1000, 750), 1), ((600, 400), 2),
+     ((1600, 900), 2), ((900, 1600), 2), ((3000, 1000), 3), ((1000, 3000), 3), ((4000, 1000), 3),
+     ((20000, 500), pp.MAX_WINDOWS)],
 )  # fmt: skip
 def test_whole_sees_all_of_every_photo_in_a_few_views(size, views):
     boxes = pp.view_boxes(pp.WHOLE, *size)
