@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from . import __version__, cli_collections, cli_duplicates
+from . import __version__, cli_collections, cli_duplicates, cli_smart_albums, cli_things
 from .config import MODEL_ENV, Resolver
 from .errors import PhotoclipError
 from .models import DEFAULT_MODEL, MODELS, get_spec
@@ -24,7 +24,7 @@ from .paths import LIBRARY_ENV
 COMMANDS = (
     "index", "search", "similar", "status", "problems", "folders", "remove", "models",
     "rebuild", "install-desktop", "uninstall-desktop", *cli_collections.COMMANDS,
-    *cli_duplicates.COMMANDS,
+    *cli_duplicates.COMMANDS, *cli_things.COMMANDS, *cli_smart_albums.COMMANDS,
 )  # fmt: skip
 MODEL_SETTING = "model"
 # The model a switch in the app is heading for, until its vectors cover the library.
@@ -121,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("uninstall-desktop", help="remove what install-desktop added")
     cli_collections.add_parsers(sub, common)
     cli_duplicates.add_parsers(sub, common)
+    cli_things.add_parsers(sub, common)
+    cli_smart_albums.add_parsers(sub, common)
     return p
 
 
@@ -539,6 +541,8 @@ _COMMAND_FUNCS = {
     "install-desktop": cmd_install_desktop, "uninstall-desktop": cmd_uninstall_desktop,
     **cli_collections.FUNCS,
     **cli_duplicates.FUNCS,
+    **cli_things.FUNCS,
+    **cli_smart_albums.FUNCS,
 }  # fmt: skip
 
 
