@@ -31,6 +31,7 @@ from .collections import CollectionsController
 from .download_panel import DownloadPanel, confirm_model_download
 from .drop import accept_copy_or_link, plan_drop
 from .folder_watcher import FolderWatcher
+from .found_places import install as install_found_places
 from .grid_controls import GridControls, stored_side
 from .grid_model import PhotoGridModel
 from .grid_view import PhotoGridView
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
             rescan=self.library.worker.request, library_changed=self.libraryRefreshed,
         )  # fmt: skip
         self.collections.photosRemoved.connect(self._after_photos_removed)
+        self.found = install_found_places(self.sidebar, self.store, self.services.loader, self)
         self.library.indexingFinished.connect(self.indexingFinished)
         central.installEventFilter(self)
 
