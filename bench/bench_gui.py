@@ -106,6 +106,7 @@ def bench_launch(runs: int) -> None:
 # -- 1b. launch to the first ranked results of a new phrase, default model ----------------------
 
 _FIRST_RESULTS_SCRIPT = """
+import os
 import time
 started = time.perf_counter()
 import sys
@@ -114,7 +115,7 @@ from PySide6.QtCore import QSettings, QTimer
 qapp = app.create_application()
 settings = QSettings({settings!r}, QSettings.Format.IniFormat)
 window = app.launch(app.Options([], {library!r}, {model!r}, None), settings=settings,
-                    instance_name="bench-first-{n}")
+                    instance_name="bench-first-{n}-" + str(os.getpid()))
 phrase = {phrase!r}
 def on_page(page):
     if page.query.kind == "text" and page.query.text == phrase and page.rows:
@@ -125,9 +126,8 @@ def on_page(page):
 window.services.search_worker.pageReady.connect(on_page)
 window.show()
 window.search_bar.set_text(phrase)  # typed at once: the search waits for what it needs
-QTimer.singleShot(120_000, qapp.quit)
+QTimer.singleShot(120_000, lambda: os._exit(3))
 qapp.exec()
-import os
 os._exit(0)
 """
 
@@ -427,8 +427,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--launch-runs", type=int, default=3)
     parser.add_argument("--verbose", action="store_true", help="print every latency")
-    parser.add_argument("--first-results-only", action="store_true",
-                        help="only the launch figures (no 100k library)")  # fmt: skip
+    parser.add_argument("--first-results", action="store_true",
+                        help="only the launch figures, with launch to the first results of a "
+                        "new phrase with the default model (no 100k library)")  # fmt: skip
     parser.add_argument(
         "--threads", type=int, default=0, help="model threads, as in Settings (0: automatic)"
     )
@@ -439,8 +440,10 @@ def main() -> None:
     platform = os.environ.get("QT_QPA_PLATFORM", "native")
     print(f"photoclip GUI benchmark ({os.cpu_count()} CPUs, {platform} platform)")
     bench_launch(args.launch_runs)
-    bench_first_results(args.launch_runs)
-    if args.first_results_only:
+    if args.first_results:
+        # Not yet reliable: on 2026-11-29 the page for the phrase didn't come within 120 s
+        # on this busy machine; left opt-in until that is understood.
+        bench_first_results(args.launch_runs)
         return
     OUT.mkdir(parents=True, exist_ok=True)
     db_path = OUT / f"gui-{args.photos}" / "library.db"
