@@ -63,7 +63,7 @@ def test_find_similar_a_photo_is_most_similar_to_itself(framed, indexed_both_way
     of feeding photos, its original (embedded by the indexer, in batches) comes first."""
     _, manifest = framed
     store, centre, whole = indexed_both_ways
-    picks = {}
+    picks: dict[str, str] = {}
     for path, entry in manifest.items():  # one photo of each frame, panoramas included
         picks.setdefault(entry["frame"], path)
     assert set(picks) == {"4:3", "3:2", "16:9", "9:16", "3:1"}
