@@ -361,7 +361,7 @@ def encode_trimmed(model: Any, tokens: Any) -> Any:
 
     pool = getattr(model, "text_pool_type", None)
     mask = getattr(model, "attn_mask", None)
-    transformer = getattr(model, "transformer", None)
+    transformer: Any = getattr(model, "transformer", None)
     if pool != "argmax" or mask is None or not getattr(transformer, "batch_first", False):
         return None
     ends = tokens.argmax(dim=-1)  # the end-of-text token has the highest id
