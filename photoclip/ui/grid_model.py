@@ -74,6 +74,7 @@ class PhotoGridModel(QAbstractListModel):
         self.group_by = MONTH  # browsing: sections by month, or by DAY (zoomed in)
         self.group_counts: dict[str, int] = {}  # whole-library counts per month/day key
         self._sections: list[Section] | None = None
+        self.wanted_rows = 0  # rows a jump needs loaded (the next pages may be that large)
 
     # -- Qt model API ----------------------------------------------------------------------
 
@@ -140,6 +141,7 @@ class PhotoGridModel(QAbstractListModel):
     def show_page(self, page: Page) -> None:
         """A new result: replaces everything."""
         same_query = page.query == self.query
+        self.wanted_rows = 0
         self.beginResetModel()
         self.generation = page.generation
         self.query = page.query

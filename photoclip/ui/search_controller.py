@@ -13,6 +13,7 @@ from .search_worker import Page, PageRequest, Query, Row, SearchWorker
 
 FIRST_PAGE = 300
 NEXT_PAGE = 1000
+LARGEST_PAGE = 50_000
 
 
 class SearchController(QObject):
@@ -147,4 +148,6 @@ class SearchController(QObject):
     def _on_more(self, offset: int, after: object) -> None:
         query = self.model.query
         key = after if isinstance(after, tuple) else None
-        self.worker.submit(PageRequest(self.model.generation, query, offset, key, limit=NEXT_PAGE))
+        # A jump far down (the date scrubber) asks for the rows up to there in one page.
+        limit = max(NEXT_PAGE, min(LARGEST_PAGE, self.model.wanted_rows - offset))
+        self.worker.submit(PageRequest(self.model.generation, query, offset, key, limit=limit))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .search_worker import Query
 
 SCRUBBER_WIDTH = 46
+NEAR_TARGET = 300  # rows past a jump's target loaded with it (a screen or two)
 
 
 def _counts_for(
@@ -144,6 +145,7 @@ class Timeline(QObject):
         self.scrubber = YearScrubber()
         self.scrubber.hide()
         self._target: str | None = None  # a year being jumped to, while its pages load
+        self._year_counts: dict[str, int] = {}
         self._asked: tuple[Query, int] | None = None
         model.modelReset.connect(self._on_reset)
         model.sectionsChanged.connect(self._on_sections)
@@ -186,6 +188,7 @@ class Timeline(QObject):
         if query != self.model.query or length != self.model.group_by:
             return  # an older query's answer
         self.model.set_group_counts(counts)
+        self._year_counts = years
         ordered = sorted((y for y in years if y), reverse=True)
         if "" in years:
             ordered.append("")
@@ -205,6 +208,10 @@ class Timeline(QObject):
         pages until it is in the grid. "" is the undated photos (they come last)."""
         self._target = year
         self.scrubber.set_current(year)
+        # Every photo newer than that year comes first: load that many rows in one go.
+        wanted = year or "0000"
+        before = sum(n for y, n in self._year_counts.items() if (y or "0000") > wanted)
+        self.model.wanted_rows = before + NEAR_TARGET
         self._continue_jump()
 
     def _continue_jump(self, *args: object) -> None:
