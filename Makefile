@@ -54,6 +54,7 @@ bench: venv-test ## photoclip beside rclip, indexing, search, model and GUI benc
 	$(BIN)/python -m bench.bench_index --skip-cli
 	$(BIN)/python -m bench.bench_models
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.bench_gui
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.bench_timeline
 	$(BIN)/python -m bench.bench_duplicates --speed
 
 bench-rclip: venv-test ## photoclip and rclip 4.0.8 alternated on one generated library, ratios
