@@ -34,6 +34,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "int8", "fp16")
 MIN_COSINE = 0.999  # mean cosine to fp32 a precision must reach
 NEIGHBOURS = 10  # ... and each calibration photo keeps its 10 nearest (where fp32 tells)
 CALIBRATION_SIZE = 16
+MIN_GAIN = 1.15  # another precision replaces fp32 only when this much faster
+SMALL_MODEL_S = 0.25  # a model whose calibration batch takes less stays fp32 (tiny-shapes: ~10 ms)
 _TIE = 0.02  # fp32 scores closer than this don't tell two neighbours apart (see same_neighbours)
 _PHRASES = ("a dog on a beach", "a red car in the snow", "two people at a birthday party",
             "a bowl of fruit on a table")  # fmt: skip
@@ -441,6 +443,10 @@ def probe(
     choice.rates = {p: round(max([m / first[p], *(n / x for x in times.get(p, []))]), 2)
                     for p in first}  # fmt: skip
     best = max(times, key=lambda p: choice.rates[p]) if times else "fp32"
+    if device == "cpu" and first.get("fp32", 1.0) < SMALL_MODEL_S:
+        best = "fp32"  # timings of a model this fast are noise, and it costs nothing anyway
+    elif choice.rates.get(best, 0.0) < MIN_GAIN * choice.rates.get("fp32", 0.0):
+        best = "fp32"  # not clearly faster: a timing's noise never changes the vectors
     switch(best)  # Module.half() and .float() convert in place
     choice.precision = best
     return choice

@@ -353,10 +353,11 @@ def _agrees(tower: TextTower, model: Any, tokenizer: Any) -> bool:
 
 
 def encode_trimmed(model: Any, tokens: Any) -> Any:
-    """open_clip's ``CLIP.encode_text`` (unnormalised), computed only up to the batch's last
+    """open_clip's ``CLIP.encode_text`` (unnormalised), each phrase computed only up to its
     end-of-text token: causal attention makes what follows irrelevant, and a short phrase is
-    ~10 of the 77 positions (the 214 neutral captions: ~6x less work). None for a tower this
-    shortcut doesn't reproduce exactly (then the caller runs the model's own)."""
+    ~10 of the 77 positions (the 214 neutral captions: ~6x less work). Phrases are grouped
+    by that length, so a phrase's vector never depends on the others in its batch. None for
+    a tower this shortcut doesn't reproduce exactly (then the caller runs the model's own)."""
     import torch
 
     pool = getattr(model, "text_pool_type", None)
@@ -365,14 +366,19 @@ def encode_trimmed(model: Any, tokens: Any) -> Any:
     if pool != "argmax" or mask is None or not getattr(transformer, "batch_first", False):
         return None
     ends = tokens.argmax(dim=-1)  # the end-of-text token has the highest id
-    length = int(ends.max()) + 1
     cast = transformer.get_cast_dtype()
-    x = model.token_embedding(tokens[:, :length]).to(cast)
-    x = x + model.positional_embedding[:length].to(cast)
-    x = transformer(x, attn_mask=mask[:length, :length])
-    x = model.ln_final(x)
-    x = x[torch.arange(x.shape[0], device=x.device), ends]
-    proj = model.text_projection
-    if proj is None:
-        return x
-    return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
+    out: Any = None
+    for end in sorted(set(ends.tolist())):
+        rows = (ends == end).nonzero().flatten()
+        length = end + 1
+        x = model.token_embedding(tokens[rows, :length]).to(cast)
+        x = x + model.positional_embedding[:length].to(cast)
+        x = transformer(x, attn_mask=mask[:length, :length])
+        x = model.ln_final(x)[:, end]
+        proj = model.text_projection
+        if proj is not None:
+            x = proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
+        if out is None:
+            out = x.new_empty((tokens.shape[0], x.shape[-1]))
+        out[rows] = x
+    return out

@@ -107,7 +107,7 @@ def test_neutral_captions_are_embedded_once_and_remembered(searcher, tiny_embedd
 
 
 def test_without_the_model_a_remembered_phrase_still_searches(
-    tiny_embedder, small_shapes_dir, tmp_path
+    tiny_embedder, small_shapes_dir, tmp_path, monkeypatch
 ):
     """A phrase remembered by an older photoclip (no caption wording, no neutral captions in
     the library) and a model that can't load: the photos are still ranked, and nothing is
@@ -115,6 +115,7 @@ def test_without_the_model_a_remembered_phrase_still_searches(
     from photoclip.embedder import DeferredEmbedder
     from photoclip.errors import ModelUnavailableError
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no exported text tower
     store = Store(tmp_path / "library.db")
     try:
         Indexer(store, tiny_embedder).run([str(small_shapes_dir)], add=True)

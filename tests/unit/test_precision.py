@@ -42,6 +42,7 @@ def test_auto_measures_once_then_reads_the_cache(cache, tiny_embedder, small_sha
     choice = first.precision_choice
     assert choice.source == "measured"
     assert "fp32" in choice.rates and choice.precision in choice.rates
+    assert choice.precision == "fp32"  # tiny-shapes is too fast for a timing to tell
     assert choice.precision not in choice.rejected
     assert first.identity == tiny_embedder.identity
     assert cache.is_file()
