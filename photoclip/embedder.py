@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from . import preprocess as preprocess_module
+
 # Imported before anything imports huggingface_hub: it turns the hub's telemetry off.
 from .download import (
     DownloadCancelled,
@@ -35,7 +37,6 @@ from .download import (
 )
 from .errors import ModelUnavailableError, PhotoclipError
 from .models import DEFAULT_MODEL, ModelIdentity, ModelSpec, get_spec
-from . import preprocess as preprocess_module
 from .preprocess import ViewTransform, blend, flatten_views
 
 log = logging.getLogger(__name__)
