@@ -101,9 +101,9 @@ def test_strong_matches_are_the_right_ones(indexed, tiny_embedder, shapes_manife
     with_strong = len(precisions) / len(recalls)
     print(f"\nstrong matches over {len(recalls)} queries: precision {precision:.3f}, "
           f"recall {recall:.3f}, queries with a strong match {with_strong:.2f}")  # fmt: skip
-    assert precision >= 0.88  # 0.905 measured
-    assert recall >= 0.90  # 0.938
-    assert with_strong >= 0.90  # 31 of 32
+    assert precision >= 0.86  # 0.881 measured (0.905 before the rule asked for 4 photos)
+    assert recall >= 0.87  # 0.893 (0.938)
+    assert with_strong >= 0.87  # 29 of 32 (31)
 
 
 def test_similar_and_image_query_agree(indexed, tiny_embedder, shapes_manifest):
