@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRect, QRectF, Signal, SignalInstance
 from PySide6.QtGui import QAction, QCursor, QKeySequence, QPainter, QRegion
 from PySide6.QtWidgets import (
@@ -496,6 +497,8 @@ class CollectionsController(QObject):
         def loaded(result: tuple[dict[str, list[pl.Place]], set[int]]) -> None:
             if number != self._refreshes:
                 return  # a newer refresh is on its way
+            if not shiboken6.isValid(self.sidebar) or not shiboken6.isValid(self.grid):
+                return  # the window closed while the places were counted
             sections, favourites = result
             self.albums = sections.get(pl.ALBUMS, [])
             if favourites != self.favourites:
