@@ -1,6 +1,7 @@
 """The Duplicates window: groups of copies by kind (exact copies, the same photo, similar
-shots), each with its suggested keeper, and what to do with the rest: keep all, or hide them
-from search (undoable; the files are never touched)."""
+shots), each with its suggested keeper, and what to do with the rest: keep all, hide them
+from search (undoable; the files stay), or move them to the Trash (the app's own Move to
+Trash: it asks first, and Undo puts the files back)."""
 
 from __future__ import annotations
 
@@ -33,9 +34,12 @@ MAX_GROUPS = 500  # shown at once; the rest after these are resolved
 class DuplicatesView(QDialog):
     """Reads and resolves the groups of one library (``Duplicates``) off the GUI thread."""
 
-    def __init__(self, finder: Duplicates, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, finder: Duplicates, parent: QWidget | None = None, trash: Any = None
+    ) -> None:
         super().__init__(parent)
         self.finder = finder
+        self.trash = trash  # ui.trash.TrashController: ask_to_move(ids, names), trashed
         self.store = finder.store
         self._undo: list[dict[int, str | None]] = []
         self.setWindowTitle("Duplicates")
@@ -53,9 +57,15 @@ class DuplicatesView(QDialog):
             "Keep the suggested photo and hide the others from search (the files stay where "
             "they are)"
         )
+        self.trash_rest = QPushButton("Move the Rest to the Trash…")
+        self.trash_rest.setToolTip(
+            "Keep the suggested photo and move the others' files to the system Trash (asks "
+            "first; Undo puts them back)"
+        )
+        self.trash_rest.setVisible(trash is not None)
         self.undo_button = QPushButton("Undo")
         buttons = QHBoxLayout()
-        for b in (self.keep_all, self.hide_rest, self.undo_button):
+        for b in (self.keep_all, self.hide_rest, self.trash_rest, self.undo_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -68,6 +78,10 @@ class DuplicatesView(QDialog):
         self.keep_all.clicked.connect(lambda: self._resolve(self.finder.keep_all))
         self.hide_rest.clicked.connect(lambda: self._resolve(self.finder.hide_rest))
         self.undo_button.clicked.connect(self._undo_last)
+        self.trash_rest.clicked.connect(self._trash_rest)
+        if trash is not None:
+            trash.trashed.connect(lambda _ids: self.refresh(scan=False))
+            trash.restored.connect(lambda _paths: self.refresh(scan=False))
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         self._update_buttons()
 
@@ -156,6 +170,13 @@ class DuplicatesView(QDialog):
             return
         self.refresh(scan=False)
 
+    def _trash_rest(self) -> None:
+        group = self.selected_group()
+        if group is None or self.trash is None:
+            return
+        names = [os.path.basename(f.path) for f in self.store.photo_files(group.rest)]
+        self.trash.ask_to_move(group.rest, names)
+
     def _undo_last(self) -> None:
         if self._undo:
             self.finder.undo(self._undo.pop())
@@ -165,4 +186,5 @@ class DuplicatesView(QDialog):
         chosen = self.selected_group() is not None
         self.keep_all.setEnabled(chosen)
         self.hide_rest.setEnabled(chosen)
+        self.trash_rest.setEnabled(chosen)
         self.undo_button.setEnabled(bool(self._undo))

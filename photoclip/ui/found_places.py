@@ -44,9 +44,12 @@ def register() -> None:
 class FoundPlaces(QObject):
     """Opens the Duplicates or the Things window when its place is chosen in the sidebar."""
 
-    def __init__(self, sidebar: Any, store: Any, loader: Any, parent: QWidget) -> None:
+    def __init__(
+        self, sidebar: Any, store: Any, loader: Any, parent: QWidget, trash: Any = None
+    ) -> None:
         super().__init__(parent)
         self.store = store
+        self.trash = trash
         self.window = parent
         self.embedder: Any = None
         self._views: dict[str, QWidget] = {}
@@ -70,7 +73,7 @@ class FoundPlaces(QObject):
 
                 identity = self.embedder.identity
                 finder = Duplicates(self.store, self.store.model_id(identity), identity.dim)
-                view = DuplicatesView(finder, self.window)
+                view = DuplicatesView(finder, self.window, self.trash)
             else:
                 from ..search import Searcher
                 from ..things import Things
@@ -84,6 +87,9 @@ class FoundPlaces(QObject):
         return view
 
 
-def install(sidebar: Any, store: Any, loader: Any, parent: QWidget) -> FoundPlaces:
+def install(
+    sidebar: Any, store: Any, loader: Any, parent: QWidget, trash: Any = None
+) -> FoundPlaces:
+    """``trash``: the app's Move to Trash (ui.trash.TrashController), reused for copies."""
     register()
-    return FoundPlaces(sidebar, store, loader, parent)
+    return FoundPlaces(sidebar, store, loader, parent, trash)

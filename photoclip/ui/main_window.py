@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
         self.viewing.afterClose = self._after_viewer_closed
         self.stack.currentChanged.connect(self._on_page_changed)
         self.search = SearchController(self.services.search_worker, self.model, self)
+        self.search_bar.edit.editingFinished.connect(self.settle_search)  # Enter, or left
         self.model_status = ModelStatus(self.services, self, self.banner, self.model_label)
         self.watcher = FolderWatcher(str(self.store.path.parent), self)
         self.library = LibraryController(self)
@@ -177,7 +178,9 @@ class MainWindow(QMainWindow):
             rescan=self.library.worker.request, library_changed=self.libraryRefreshed,
         )  # fmt: skip
         self.collections.photosRemoved.connect(self._after_photos_removed)
-        self.found = install_found_places(self.sidebar, self.store, self.services.loader, self)
+        self.found = install_found_places(
+            self.sidebar, self.store, self.services.loader, self, self.collections.trash
+        )
         self.library.indexingFinished.connect(self.indexingFinished)
         central.installEventFilter(self)
 
@@ -441,7 +444,15 @@ class MainWindow(QMainWindow):
     # -- photos: viewer, context menu ------------------------------------------------------
 
     def open_viewer(self, row: int) -> None:
+        self.settle_search()
         self.viewing.open_viewer(row)
+
+    def settle_search(self) -> None:
+        """The user settled on the search shown (opened a result, left the search bar): only
+        now are its phrases remembered in the library, not every pause's prefix."""
+        query = self.search.query
+        if query.kind == "text" and query.text.strip():
+            self.search.worker.settle(query.text)
 
     def close_viewer(self) -> None:
         self.viewing.close_viewer()

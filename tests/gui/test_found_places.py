@@ -38,6 +38,21 @@ def test_duplicates_window_resolves_a_group_and_things_window_lists_things(launc
     view.undo_button.click()
     qtbot.waitUntil(lambda: window.store.hidden_photo_ids() == [], timeout=10_000)
     qtbot.waitUntil(lambda: view.tree.topLevelItemCount() == 1, timeout=30_000)
+
+    # Move the rest to the Trash: the app's own Move to Trash asks, moves, and Undo puts back.
+    copy = photos / "chelsea again.jpg"
+    view.tree.setCurrentItem(view.tree.topLevelItem(0).child(0))
+    assert view.trash_rest.isVisible() and view.trash_rest.isEnabled()
+    view.trash_rest.click()
+    trash = window.collections.trash
+    qtbot.waitUntil(lambda: trash.confirm is not None, timeout=10_000)
+    assert trash.confirm.text() == "Move “chelsea again.jpg” to the Trash?"
+    [move] = [b for b in trash.confirm.buttons() if b.text() == "Move to Trash"]
+    move.click()
+    qtbot.waitUntil(lambda: not copy.exists(), timeout=30_000)
+    assert (photos / "chelsea.jpg").exists()
+    trash.undo()
+    qtbot.waitUntil(copy.exists, timeout=30_000)
     view.close()
 
     things = window.found.open(THINGS)
