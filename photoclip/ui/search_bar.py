@@ -150,8 +150,13 @@ class SearchBar(QWidget):
         self.dates_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.dates_menu = self._build_dates_menu()
         self.dates_button.setMenu(self.dates_menu)
-        self.by_date = QCheckBox("Newest first")
-        self.by_date.setToolTip("Show the strong matches sorted by date, newest first")
+        # Not "Newest first": browsing is always newest first, and an unticked "Newest first"
+        # over a grid that says "newest first" reads as a contradiction.
+        self.by_date = QCheckBox("Matches by date")
+        self.by_date.setToolTip(
+            "In a search, show the strong matches by date, newest first, instead of best "
+            "first. Browsing is always newest first."
+        )
         # One row when there is room; in a narrow window the date and sort controls move to a
         # second row (so the window works at half of a 1366-pixel screen, any font size).
         self.first_row = QHBoxLayout()
