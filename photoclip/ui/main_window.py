@@ -52,6 +52,7 @@ from .services import Services
 from .settings_dialog import LIBRARY_KEY, THREADS_KEY, Choices, SettingsDialog, weights_key
 from .sidebar import FOLDER, PROBLEMS, Selection, Sidebar
 from .single_instance import SingleInstance
+from .smart_album_view import install as install_smart_albums
 from .tasks import run_task, wait_for_tasks
 from .thumbnails import ThumbnailLoader
 from .timeline import Timeline
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         build_menus(self)
         self.collections.add_menu(self.menuBar())
+        self.smart_albums = install_smart_albums(self)  # Edit menu, sidebar, its window
         self._connect()
         self._restore_state()
         if instance is not None:
