@@ -51,6 +51,9 @@ def test_duplicates_window_resolves_a_group_and_things_window_lists_things(launc
     move.click()
     qtbot.waitUntil(lambda: not copy.exists(), timeout=30_000)
     assert (photos / "chelsea.jpg").exists()
+    # The file leaves in the worker before the move is done on the GUI thread: Undo is
+    # offered (and works) once it is.
+    qtbot.waitUntil(trash.undo_action.isEnabled, timeout=10_000)
     trash.undo()
     qtbot.waitUntil(copy.exists, timeout=30_000)
     view.close()
