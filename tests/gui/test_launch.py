@@ -27,7 +27,8 @@ def test_window_shows_search_bar_and_welcome(launch, qtbot):
     with qtbot.waitSignal(window.libraryRefreshed):
         window.refresh_library()
     assert window.folder_count == 0
-    assert window.stack.currentWidget() is window.empty
+    # Once the first (empty) page is in: until then the grid stands while it loads.
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.empty, timeout=10_000)
     assert window.result_label.text() == ""  # the welcome panel says it all
     assert "Drop a folder of photos here, or click Add Folder" in window.empty.detail.text()
     assert window.empty.button.isVisible()
