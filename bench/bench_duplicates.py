@@ -5,6 +5,7 @@ copies, through the production indexer and the tiny model; and the time of a ful
     .venv/bin/python -m bench.bench_duplicates            # both
     .venv/bin/python -m bench.bench_duplicates --quality  # the photos only
     .venv/bin/python -m bench.bench_duplicates --speed    # the 100,000 only
+    .venv/bin/python -m bench.bench_duplicates --speed --compare  # and the exhaustive search
 
 The photos: scikit-image's sample photographs, each saved as a camera original (JPEG with an
 EXIF capture time, hours apart), and for some of them an exact copy, a re-encode at quality
@@ -227,10 +228,12 @@ def synthetic_library(n: int, dim: int, kind: str, rng: np.random.Generator) -> 
 SPEED_CASES = (("clip-like", 0.2), ("clip-like", 1.0), ("isotropic", 0.2))
 
 
-def speed(n: int = 100_000, dim: int = 512, runs: int = 3) -> None:
+def speed(n: int = 100_000, dim: int = 512, runs: int = 3, compare: bool = False) -> None:
     """A full scan of a real library of ``n`` photos per case (their vectors under the default
     model's dimension; no two files share a size, so no file is read; the difference hashes
-    of candidate pairs come from thumbnails in the library), the cases alternated; medians."""
+    of candidate pairs come from thumbnails in the library), the cases alternated; medians.
+    With ``compare``, each scan is also run exhaustively (no hashed candidates, as before
+    them), alternated with today's, and today's pairs are checked against it."""
     import io
 
     from PIL import Image
@@ -267,21 +270,39 @@ def speed(n: int = 100_000, dim: int = 512, runs: int = 3) -> None:
                     ((i + 1, jpeg) for i in range(n)),
                 )
             stores[kind, untimed] = (store, model_id)
+        exhaustive: dict[tuple[str, float], list[float]] = {case: [] for case in SPEED_CASES}
+        pairs: dict[tuple[str, float, bool], set[tuple[int, int, str]]] = {}
         for _ in range(runs):
             for case, (store, model_id) in stores.items():
-                started = time.perf_counter()
-                report = duplicates.Duplicates(store, model_id, dim).scan(full=True)
-                times[case].append(time.perf_counter() - started)
-                found[case] = sum(report.pairs.values())
+                for exact in (True, False) if compare else (False,):
+                    # the exhaustive search (the scan before hashed candidates) and today's
+                    saved = duplicates.LSH_MIN_PAIRS
+                    if exact:
+                        duplicates.LSH_MIN_PAIRS = 1 << 62
+                    try:
+                        started = time.perf_counter()
+                        report = duplicates.Duplicates(store, model_id, dim).scan(full=True)
+                        (exhaustive if exact else times)[case].append(time.perf_counter() - started)
+                    finally:
+                        duplicates.LSH_MIN_PAIRS = saved
+                    found[case] = sum(report.pairs.values())
+                    pairs[(*case, exact)] = {(a, b, k) for a, b, k, _ in store.duplicate_pairs()}
         for store, _ in stores.values():
             store.close()
     print(f"\nfull scan of {n:,} photos, {dim}-dimensional vectors (1 % of them planted near-"
           f"copies), 2 CPU cores shared with other work; medians of {runs}, cases "
-          f"alternated:")  # fmt: skip
+          f"{'and the exhaustive search ' if compare else ''}alternated:")  # fmt: skip
     for (kind, untimed), t in times.items():
         print(f"  {kind:<9} vectors, {untimed:4.0%} without a capture time: "
               f"{statistics.median(t):5.1f} s (runs {', '.join(f'{x:.1f}' for x in t)}), pairs "
               f"found {found[kind, untimed]}")  # fmt: skip
+        if compare:
+            old, new = pairs[kind, untimed, True], pairs[kind, untimed, False]
+            ex = exhaustive[kind, untimed]
+            print(f"    exhaustive: {statistics.median(ex):5.1f} s (runs "
+                  f"{', '.join(f'{x:.1f}' for x in ex)}); of its {len(old)} pairs found "
+                  f"{len(old & new)} (recall {len(old & new) / max(len(old), 1):.4f}), "
+                  f"{len(new - old)} others")  # fmt: skip
 
 
 def _identity(dim: int) -> Any:
@@ -295,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", action="store_true", help="the photos only")
     parser.add_argument("--speed", action="store_true", help="the 100,000 only")
     parser.add_argument("--photos", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--compare", action="store_true", help="with --speed: against the exhaustive search"
+    )
     args = parser.parse_args(argv)
     if not args.speed:
         from photoclip.embedder import load_embedder
@@ -310,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print_quality(quality(embedder, Path(tmp), held_out))
     if not args.quality:
-        speed(args.photos)
+        speed(args.photos, runs=args.runs, compare=args.compare)
     return 0
 
 

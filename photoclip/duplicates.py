@@ -10,7 +10,11 @@ All pairs over a library are found with blocked matrix products over the normali
 most of them skipped by an exact bound: in a basis where the library's spread lies mostly in the
 first few dimensions, two vectors' dot product is at most their dot product there plus the
 product of what lies outside it (Cauchy-Schwarz), so only block pairs that could clear the bar
-are multiplied in full. Measured in bench/bench_duplicates.py; README "Duplicates"."""
+are multiplied in full. When that is still too many pairs (a big library whose photos mostly
+lack an EXIF time: each of them compared with the whole library for the same photo), the
+pairs come from candidates instead: rows sharing a key of random-hyperplane signs in one of
+many tables, each candidate then checked exactly. Measured in bench/bench_duplicates.py;
+README "Duplicates"."""
 
 from __future__ import annotations
 
@@ -43,6 +47,13 @@ BLOCK = 2048  # rows per block of the all-pairs product (16 MB of scores at a ti
 _DENSE_SHARE = 0.002  # a block with more candidate pairs than this is multiplied in full
 PROJECTED_DIMS = 48  # the bound's basis: the library's mean direction and its main spread
 _HASH_CHUNK = 1 << 20
+# Past this many pairs to compare (about 5 s of close_pairs on two cores), the same photo's
+# pairs are found through hashed candidates: LSH_TABLES tables of LSH_BITS random hyperplanes.
+LSH_MIN_PAIRS = 500_000_000
+LSH_TABLES = 128
+LSH_BITS = 16
+LSH_SEED = 10
+LSH_MAX_CANDIDATES = 400_000_000  # more than this (all tables together): close_pairs
 
 # Formats a camera or phone writes; a copy in another format was most likely exported.
 ORIGINAL_FORMATS = ("DNG", "CR2", "NEF", "ARW", "RAF", "ORF", "RW2", "HEIF", "HEIC", "JPEG", "MPO")
@@ -222,6 +233,108 @@ def close_pairs(
     return _pairs(found)
 
 
+def hashed_pairs(
+    mat: np.ndarray,
+    threshold: float,
+    rows: np.ndarray | None = None,
+    *,
+    tables: int = LSH_TABLES,
+    bits: int = LSH_BITS,
+    stop: threading.Event | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Pairs of rows of the normalised ``mat`` whose dot product is at least ``threshold``,
+    like close_pairs, found through candidates: random-hyperplane hashing (the signs of
+    ``bits`` projections of the centred vectors, in each of ``tables`` tables; a fixed seed, so
+    the same library gives the same pairs). Two rows are candidates when they share a
+    table's key; each candidate's dot product is then computed exactly, so every pair
+    returned clears the threshold, but a pair may be missed. In a CLIP-like library
+    (unrelated photos ~0.5) a pair at 0.92 lies about 33 degrees apart around the centre and
+    shares a table's key with a chance of about 0.82 ** 16 = 0.04: missed by all 128 tables
+    with a chance of about 0.6 %; a pair at 0.97 (most copies) with a chance of about 1e-9.
+    tests/unit/test_duplicates.py and bench/bench_duplicates.py --speed --compare measure it
+    against close_pairs. None when the candidates
+    would be too many (a library of near-identical vectors): then use close_pairs."""
+    n, dim = mat.shape
+    if n < 2:
+        return _pairs([])
+    in_rows = np.ones(n, bool)
+    if rows is not None:
+        in_rows[:] = False
+        in_rows[np.asarray(rows, np.int64)] = True
+    rng = np.random.default_rng(LSH_SEED)
+    centre = mat[np.linspace(0, n - 1, min(n, 4096)).astype(np.int64)].mean(axis=0)
+    weights = np.uint64(1) << np.arange(bits, dtype=np.uint64)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    total = 0
+    for t0 in range(0, tables, 8):
+        if stop is not None and stop.is_set():
+            break
+        group = min(8, tables - t0)
+        planes = rng.standard_normal((dim, group * bits)).astype(np.float32)
+        signs = ((mat - centre) @ planes > 0).reshape(n, group, bits)
+        keys = (signs.astype(np.uint64) * weights).sum(axis=2, dtype=np.uint64)
+        for t in range(group):
+            order = np.argsort(keys[:, t], kind="stable")
+            ks = keys[order, t]
+            starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+            sizes = np.diff(np.r_[starts, n])
+            total += int((sizes * (sizes - 1) // 2).sum())
+            if total > LSH_MAX_CANDIDATES:
+                return None
+            many = sizes > 1
+            pos = np.repeat(starts[many], sizes[many]) + _ranks(sizes[many])
+            end = np.repeat(starts[many] + sizes[many], sizes[many])
+            d = 1
+            while len(pos):
+                ok = pos + d < end
+                pos, end = pos[ok], end[ok]
+                a, b = order[pos], order[pos + d]
+                keep = in_rows[a] | in_rows[b]
+                a, b = a[keep], b[keep]
+                scores = np.empty(len(a), np.float32)
+                for c in range(0, len(a), 8192):  # gathered rows, a few MB at a time
+                    scores[c : c + 8192] = np.einsum(
+                        "ij,ij->i", mat[a[c : c + 8192]], mat[b[c : c + 8192]]
+                    )
+                hit = scores >= threshold
+                a, b = a[hit], b[hit]
+                found.append((np.minimum(a, b), np.maximum(a, b), scores[hit]))
+                d += 1
+    i, j, scores = _pairs(found)
+    if len(i):  # a pair met in several tables: once
+        key = i * n + j
+        order = np.argsort(key, kind="stable")
+        first = order[np.r_[True, key[order][1:] != key[order][:-1]]]
+        i, j, scores = i[first], j[first], scores[first]
+    return i, j, scores
+
+
+def _ranks(sizes: np.ndarray) -> np.ndarray:
+    """0, 1, …, s - 1 for each s in ``sizes``, one after the other."""
+    if not len(sizes):
+        return np.zeros(0, np.int64)
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.arange(int(sizes.sum())) - starts
+
+
+def pairs_above(
+    mat: np.ndarray,
+    threshold: float,
+    rows: np.ndarray | None = None,
+    *,
+    stop: threading.Event | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """close_pairs, through hashed_pairs' candidates when the pairs to compare are many
+    (more than LSH_MIN_PAIRS: a big library with many photos without a capture time)."""
+    n = len(mat)
+    compared = n * (n - 1) // 2 if rows is None else len(rows) * n
+    if compared > LSH_MIN_PAIRS:
+        found = hashed_pairs(mat, threshold, rows, stop=stop)
+        if found is not None:
+            return found
+    return close_pairs(mat, threshold, rows, stop=stop)
+
+
 def same_photo_candidates(
     mat: np.ndarray,
     seconds: np.ndarray,
@@ -237,12 +350,12 @@ def same_photo_candidates(
     n = len(mat)
     untimed = np.isnan(seconds)
     listed = np.ones(n, bool) if rows is None else np.isin(np.arange(n), rows)
-    found = [close_pairs(mat, threshold, np.flatnonzero(untimed & listed), stop=stop)]
+    found = [pairs_above(mat, threshold, np.flatnonzero(untimed & listed), stop=stop)]
     if rows is not None:  # listed photos with a time, against those without one
         timed = np.flatnonzero(listed & ~untimed)
         sub = np.flatnonzero(untimed | (listed & ~untimed))
         if len(timed) and untimed.any():
-            i, j, sc = close_pairs(mat[sub], threshold, np.searchsorted(sub, timed), stop=stop)
+            i, j, sc = pairs_above(mat[sub], threshold, np.searchsorted(sub, timed), stop=stop)
             i, j = sub[i], sub[j]
             keep = untimed[i] | untimed[j]
             found.append((i[keep], j[keep], sc[keep]))

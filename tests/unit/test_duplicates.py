@@ -194,3 +194,66 @@ def test_same_photo_candidates_skip_pairs_of_two_different_capture_times():
     rows = np.array([*sorted({a for a, _ in want})[:6], 1, 2, 3])
     some = {p: v for p, v in want.items() if p[0] in rows or p[1] in rows}
     same_pairs(duplicates.same_photo_candidates(mat, seconds, t, rows), some, mat, t)
+
+
+# -- hashed candidates (random hyperplanes) against the exhaustive search ----------------------
+
+
+def realistic(n: int = 6000, dim: int = 512, seed: int = 7) -> np.ndarray:
+    """CLIP-like vectors at the default model's dimension: unrelated photos ~0.5, 2 % of them
+    copies of another (noise of several strengths, cosines from about 0.93 to 0.999), and
+    photos near each other at every level around the threshold."""
+    rng = np.random.default_rng(seed)
+    x = unit(rng.standard_normal((n, dim)) * np.arange(1, dim + 1) ** -0.5)
+    x = unit(x + unit(rng.standard_normal((1, dim))))
+    originals, copies = rng.choice(n, n // 25, replace=False).reshape(2, -1)
+    noise = rng.choice([0.002, 0.005, 0.01, 0.014, 0.017, 0.018], len(copies))[:, None]
+    x[copies] = unit(x[originals] + noise * rng.standard_normal((len(copies), dim)))
+    return x
+
+
+@pytest.mark.parametrize("share", [1.0, 0.2])
+def test_hashed_candidates_find_every_pair_the_exhaustive_search_finds(share):
+    mat = realistic()
+    t = duplicates.SAME_COSINE
+    rows = (
+        None if share == 1.0 else np.flatnonzero(np.random.default_rng(1).random(len(mat)) < share)
+    )
+    i, j, s = close_pairs(mat, t, rows)
+    want = {(int(a), int(b)): float(c) for a, b, c in zip(i, j, s, strict=True)}
+    scores = np.array(list(want.values()))
+    assert len(want) > 100 * share and scores.max() > 0.99
+    assert scores.min() < (0.935 if share == 1.0 else 0.96)  # down to the threshold
+    found = duplicates.hashed_pairs(mat, t, rows)
+    assert found is not None
+    same_pairs(found, want, mat, t)  # each exactly once, nothing below the threshold
+
+
+def test_many_photos_without_a_capture_time_go_through_hashed_candidates(monkeypatch):
+    mat = realistic(n=3000)
+    seconds = np.full(len(mat), np.nan)
+    seconds[::3] = np.arange(0, len(mat), 3)  # a third dated, each at its own second
+    exhaustive = duplicates.same_photo_candidates(mat, seconds, duplicates.SAME_COSINE)
+    calls = []
+    real = duplicates.hashed_pairs
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(duplicates, "LSH_MIN_PAIRS", 0)
+    monkeypatch.setattr(duplicates, "hashed_pairs", counted)
+    hashed = duplicates.same_photo_candidates(mat, seconds, duplicates.SAME_COSINE)
+    assert calls
+    i, j, s = (x.tolist() for x in exhaustive)
+    want = {(a, b): c for a, b, c in zip(i, j, s, strict=True)}
+    same_pairs(hashed, want, mat, duplicates.SAME_COSINE)
+
+
+def test_too_many_candidates_fall_back_to_the_exhaustive_search(monkeypatch):
+    mat = unit(np.ones((300, 16)) + 1e-3 * np.random.default_rng(0).standard_normal((300, 16)))
+    monkeypatch.setattr(duplicates, "LSH_MAX_CANDIDATES", 1000)
+    monkeypatch.setattr(duplicates, "LSH_MIN_PAIRS", 0)
+    assert duplicates.hashed_pairs(mat, 0.92) is None  # all in one bucket: 44,850 pairs
+    i, _, _ = duplicates.pairs_above(mat, 0.92)
+    assert len(i) == 300 * 299 // 2
