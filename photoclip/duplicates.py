@@ -54,6 +54,12 @@ LSH_TABLES = 128
 LSH_BITS = 16
 LSH_SEED = 10
 LSH_MAX_CANDIDATES = 400_000_000  # more than this (all tables together): close_pairs
+# A scan keeps at most this many pairs per photo of the library (the closest): a library
+# whose photos all look alike to the model (noise, scans of one form, a model's blind spot)
+# would otherwise make n * n / 2 pairs and exhaust the memory (100,000 such photos were
+# killed at 22 GB before this).
+PAIRS_PER_PHOTO = 20
+MIN_PAIR_BUDGET = 1_000_000
 
 # Formats a camera or phone writes; a copy in another format was most likely exported.
 ORIGINAL_FORMATS = ("DNG", "CR2", "NEF", "ARW", "RAF", "ORF", "RW2", "HEIF", "HEIC", "JPEG", "MPO")
@@ -172,6 +178,32 @@ class Bound:
         return cls(np.ascontiguousarray(head), (tail + 1e-4).astype(np.float32))
 
 
+class _PairBudget:
+    """Holds the pairs found so far to a budget: past it, only the closest half are kept and
+    the bar rises to the lowest of them, so later blocks keep only closer pairs."""
+
+    def __init__(self, n: int, threshold: float) -> None:
+        self.limit = max(MIN_PAIR_BUDGET, PAIRS_PER_PHOTO * n)
+        self.threshold = threshold
+        self.count = 0
+
+    def add(
+        self,
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        found.append(pairs)
+        self.count += len(pairs[0])
+        if self.count <= self.limit:
+            return
+        i, j, scores = _pairs(found)
+        keep = self.limit // 2
+        top = np.argpartition(-scores, keep)[:keep]
+        self.threshold = max(self.threshold, float(scores[top].min()))
+        found[:] = [(i[top], j[top], scores[top])]
+        self.count = keep
+
+
 def close_pairs(
     mat: np.ndarray,
     threshold: float,
@@ -188,6 +220,7 @@ def close_pairs(
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     if n < 2:
         return _pairs(found)
+    budget = _PairBudget(n, threshold)
     bound = bound or Bound.of(mat)
     # Rows in order of their tails, so that a block's largest tail bounds all of it tightly.
     order = np.argsort(bound.tail, kind="stable")
@@ -229,7 +262,8 @@ def close_pairs(
                     )
             hit = scores >= threshold
             oi, oj = order[i[hit]], order[j[hit]]
-            found.append((np.minimum(oi, oj), np.maximum(oi, oj), scores[hit]))
+            budget.add(found, (np.minimum(oi, oj), np.maximum(oi, oj), scores[hit]))
+            threshold = budget.threshold
     return _pairs(found)
 
 
@@ -265,6 +299,7 @@ def hashed_pairs(
     centre = mat[np.linspace(0, n - 1, min(n, 4096)).astype(np.int64)].mean(axis=0)
     weights = np.uint64(1) << np.arange(bits, dtype=np.uint64)
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    budget = _PairBudget(n, threshold)
     total = 0
     for t0 in range(0, tables, 8):
         if stop is not None and stop.is_set():
@@ -298,7 +333,8 @@ def hashed_pairs(
                     )
                 hit = scores >= threshold
                 a, b = a[hit], b[hit]
-                found.append((np.minimum(a, b), np.maximum(a, b), scores[hit]))
+                budget.add(found, (np.minimum(a, b), np.maximum(a, b), scores[hit]))
+                threshold = budget.threshold
                 d += 1
     i, j, scores = _pairs(found)
     if len(i):  # a pair met in several tables: once

@@ -257,3 +257,35 @@ def test_too_many_candidates_fall_back_to_the_exhaustive_search(monkeypatch):
     assert duplicates.hashed_pairs(mat, 0.92) is None  # all in one bucket: 44,850 pairs
     i, _, _ = duplicates.pairs_above(mat, 0.92)
     assert len(i) == 300 * 299 // 2
+
+
+@pytest.mark.parametrize("path", ["exhaustive", "hashed"])
+def test_a_library_that_all_looks_alike_keeps_only_its_closest_pairs(monkeypatch, path):
+    """Photos the model can't tell apart (noise, one form scanned again and again) are all
+    pairs of each other: the scan keeps the closest within a budget instead of n * n / 2
+    pairs (100,000 such photos once filled 22 GB), and a true copy among them is kept."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    base = rng.standard_normal(64).astype(np.float32)
+    mat = base + 0.05 * rng.standard_normal((n, 64)).astype(np.float32)
+    mat[17] = mat[2900] + 1e-4  # a copy, closer than any other pair
+    mat /= np.linalg.norm(mat, axis=1, keepdims=True)
+    sims = mat @ mat.T
+    assert (sims[np.triu_indices(n, 1)] >= 0.92).mean() > 0.99  # nearly all pairs
+
+    monkeypatch.setattr(duplicates, "MIN_PAIR_BUDGET", 1000)
+    monkeypatch.setattr(duplicates, "PAIRS_PER_PHOTO", 1)  # a budget of 3,000 pairs
+    if path == "exhaustive":
+        i, j, scores = close_pairs(mat, 0.92, block=256)
+    else:
+        monkeypatch.setattr(duplicates, "LSH_MAX_CANDIDATES", 10**12)
+        found = duplicates.hashed_pairs(mat, 0.92)
+        assert found is not None
+        i, j, scores = found
+    assert 0 < len(i) <= 3000
+    assert (17, 2900) in set(zip(i.tolist(), j.tolist(), strict=True))
+    np.testing.assert_allclose(scores, sims[i, j], rtol=1e-5)
+    if path == "exhaustive":  # exact: what was kept is the closest (hashing may miss some)
+        kept = set(zip(i.tolist(), j.tolist(), strict=True))
+        closest = np.argsort(-np.triu(sims, 1), axis=None)[:50]
+        assert {tuple(int(x) for x in np.unravel_index(c, sims.shape)) for c in closest} <= kept
