@@ -719,26 +719,18 @@ class Duplicates:
         self.store.set_duplicate_marks(marks)
         return previous
 
-    def collapse(self, ids: Sequence[int]) -> list[tuple[int, int]]:
-        """Search results with each group of copies (exact or the same photo) folded into its
-        best-placed member: (photo id, how many photos it stands for), in the given order."""
-        pairs = [(a, b) for a, b, kind, _ in self.store.duplicate_pairs() if kind != "similar"]
-        group_of: dict[int, int] = {}
-        for n, members in enumerate(_components(pairs)):
-            for m in members:
-                group_of[m] = n
-        seen: dict[int, int] = {}
-        out: list[list[int]] = []
-        for pid in ids:
-            g = group_of.get(int(pid))
-            if g is None:
-                out.append([int(pid), 1])
-            elif g in seen:
-                out[seen[g]][1] += 1
-            else:
-                seen[g] = len(out)
-                out.append([int(pid), 1])
-        return [(pid, count) for pid, count in out]
+
+def copy_groups(pairs: Iterable[tuple[int, int, str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """The groups that search folds into one hit (exact copies and the same photo; similar
+    shots stay apart): (photo ids sorted, the group number of each)."""
+    members: list[int] = []
+    numbers: list[int] = []
+    for n, group in enumerate(_components((a, b) for a, b, kind, _ in pairs if kind != "similar")):
+        members += group
+        numbers += [n] * len(group)
+    ids = np.asarray(members, np.int64)
+    order = np.argsort(ids, kind="stable")
+    return ids[order], np.asarray(numbers, np.int64)[order]
 
 
 def check_for_copies(store: Store, embedder: object, stop: threading.Event | None = None) -> None:

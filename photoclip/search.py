@@ -145,6 +145,7 @@ class Hit:
     score: float
     strong: bool
     taken_at: str | None = None
+    copies: int = 1  # photos this hit stands for: a group of copies folds into its best-placed
 
 
 @dataclass
@@ -252,6 +253,9 @@ class Searcher:
         # the search the user settles on (settle()) goes into the library's remembered phrases.
         self.remember_phrases = True
         self._unsettled: OrderedDict[str, np.ndarray] = OrderedDict()
+        # Groups of copies (exact, or the same photo: duplicates.py) fold into one hit.
+        self.fold_copies = True
+        self._groups: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None
 
     # -- query vectors ---------------------------------------------------------------------
 
@@ -405,6 +409,9 @@ class Searcher:
         if len(exclude):
             keep = ~np.isin(ids, np.asarray(exclude, np.int64))
             ids, mat, scores = ids[keep], mat[keep], scores[keep]
+        copies = np.ones(len(ids), np.int64)
+        if self.fold_copies:
+            ids, mat, scores, copies = self._fold_copies(ids, mat, scores)
         n = len(ids)
         if n == 0:
             return SearchResult([], 0, 0, float("inf"), offset)
@@ -425,11 +432,53 @@ class Searcher:
         rows = {r["id"]: r for r in self.store.photos_by_id(ids[order].tolist())}
         hits = [
             Hit(int(ids[i]), rows[int(ids[i])]["path"], float(scores[i]), bool(strong[i]),
-                rows[int(ids[i])]["taken_at"])
+                rows[int(ids[i])]["taken_at"], int(copies[i]))
             for i in order
             if int(ids[i]) in rows
         ]  # fmt: skip
         return SearchResult(hits, n, strong_count, float(threshold), offset)
+
+    def _fold_copies(
+        self, ids: np.ndarray, mat: np.ndarray, scores: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each group of copies among the ranked photos folds into its best-scoring member,
+        which carries how many it stands for. Before paging and the strong cut, so pages and
+        counts are of what the user sees."""
+        copies = np.ones(len(ids), np.int64)
+        members, groups = self._copy_groups()
+        if not len(members) or not len(ids):
+            return ids, mat, scores, copies
+        pos = np.clip(np.searchsorted(members, ids), 0, len(members) - 1)
+        grouped = members[pos] == ids
+        if grouped.sum() < 2:
+            return ids, mat, scores, copies
+        rows = np.flatnonzero(grouped)
+        gid = groups[pos[rows]]
+        by_group = rows[np.lexsort((-scores[rows], gid))]  # each group's best first
+        g = groups[pos[by_group]]
+        first = np.r_[True, g[1:] != g[:-1]]
+        leaders = by_group[first]
+        copies[leaders] = np.diff(np.r_[np.flatnonzero(first), len(by_group)])
+        keep = ~grouped
+        keep[leaders] = True
+        return ids[keep], mat[keep], scores[keep], copies[keep]
+
+    def _copy_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted photo ids, their group numbers) of the copies found (not similar shots),
+        read again only when the pairs changed."""
+        try:
+            version = self.store.conn.execute(
+                "SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM duplicate_pairs"
+            ).fetchone()
+        except Exception:  # a library without the table (never after migrating): nothing
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        key = (int(version[0]), int(version[1]))
+        if self._groups is None or self._groups[0] != key:
+            from .duplicates import copy_groups
+
+            members, groups = copy_groups(self.store.duplicate_pairs())
+            self._groups = (key, members, groups)
+        return self._groups[1], self._groups[2]
 
     def about(self, qvec: np.ndarray, best_photos: np.ndarray, library: np.ndarray) -> bool:
         """Whether the query is about one of its best photos (calibration.about_library), in

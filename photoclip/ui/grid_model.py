@@ -26,6 +26,7 @@ PathRole = Qt.ItemDataRole.UserRole + 2
 ScoreRole = Qt.ItemDataRole.UserRole + 3
 StrongRole = Qt.ItemDataRole.UserRole + 4
 DimRole = Qt.ItemDataRole.UserRole + 5  # a weaker match shown below the strong ones
+CopiesRole = Qt.ItemDataRole.UserRole + 6  # how many copies a search hit stands for
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -100,6 +101,8 @@ class PhotoGridModel(QAbstractListModel):
             return row.strong
         if role == DimRole:
             return row.score is not None and self.strong_count > 0 and not row.strong
+        if role == CopiesRole:
+            return row.copies
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -333,4 +336,6 @@ class PhotoGridModel(QAbstractListModel):
         if row.score is not None:
             kind = "strong match" if row.strong else "weaker match"
             lines.append(f"Score {row.score:.3f} ({kind})")
+        if row.copies > 1:
+            lines.append(f"Stands for {row.copies} copies of this photo (see Duplicates)")
         return "\n".join(lines)

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from .grid_layout import GridLayout
-from .grid_model import DAY, MONTH, PhotoGridModel, PhotoIdRole, Section
+from .grid_model import DAY, MONTH, CopiesRole, PhotoGridModel, PhotoIdRole, Section
 from .thumbnails import CORNER_RADIUS, ThumbnailLoader
 
 CELL_PADDING = 6
@@ -106,6 +106,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(placeholder)
             painter.drawRoundedRect(QRectF(tile), CORNER_RADIUS, CORNER_RADIUS)
+        copies = index.data(CopiesRole)
+        if isinstance(copies, int) and copies > 1:
+            paint_copies_badge(painter, tile, copies)
         if selected or state & QStyle.StateFlag.State_HasFocus:
             pen = QPen(palette.color(QPalette.ColorRole.Highlight), 3 if selected else 1.5)
             painter.setPen(pen)
@@ -114,6 +117,22 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 QRectF(tile).adjusted(-2, -2, 2, 2), CORNER_RADIUS + 2, CORNER_RADIUS + 2
             )
         painter.restore()
+
+
+def paint_copies_badge(painter: QPainter, tile: QRect, copies: int) -> None:
+    """ "×N" in the tile's top-right corner: this hit stands for N copies of one photo."""
+    text = f"×{copies}"
+    font = painter.font()
+    font.setBold(True)
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    width, height = metrics.horizontalAdvance(text) + 12, metrics.height() + 4
+    badge = QRectF(tile.right() - width - 6, tile.top() + 6, width, height)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(0, 0, 0, 170))
+    painter.drawRoundedRect(badge, height / 2, height / 2)
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), text)
 
 
 class PhotoGridView(QAbstractItemView):

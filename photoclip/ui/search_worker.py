@@ -63,6 +63,7 @@ class Row(NamedTuple):
     taken_at: str
     score: float | None  # None when browsing
     strong: bool
+    copies: int = 1  # a search hit standing for a group of copies (duplicates.py)
 
 
 @dataclass
@@ -213,7 +214,10 @@ class SearchWorker(QObject):
             if request.generation < self.latest:
                 return None  # the embedding took long enough for the user to type on
             result = self._searcher.rank(self._qvec[1], **options)
-        rows = [Row(h.photo_id, h.path, h.taken_at or "", h.score, h.strong) for h in result.hits]
+        rows = [
+            Row(h.photo_id, h.path, h.taken_at or "", h.score, h.strong, h.copies)
+            for h in result.hits
+        ]
         model = self._searcher.embedder.identity.key
         return Page(
             request.generation, q, request.offset, rows, result.total, result.strong_count,

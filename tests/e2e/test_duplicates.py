@@ -94,8 +94,18 @@ def test_new_photos_are_checked_against_the_library_as_they_are_indexed(tmp_path
         "rocket.jpg", "rocket small.png"
     ]  # fmt: skip
 
-    # Hide the rest: the copy leaves search results (and comes back with undo); the file stays.
+    # Search folds each group of copies into its best-placed member, which says how many it
+    # stands for: five photos, three hits.
     searcher = Searcher(store, tiny_embedder)
+    result = searcher.search("a red circle", limit=10)
+    copies = {h.photo_id: h.copies for h in result.hits}
+    assert result.total == 3 and sorted(copies.values()) == [1, 2, 2]
+    assert len(set(groups["exact"].photo_ids) & set(copies)) == 1
+    assert len(set(groups["same"].photo_ids) & set(copies)) == 1
+    searcher.fold_copies = False
+    assert searcher.search("a red circle", limit=10).total == 5
+
+    # Hide the rest: the copy leaves search results (and comes back with undo); the file stays.
     small = groups["same"].rest[0]
     before = dups.hide_rest(groups["same"])
     assert small not in {h.photo_id for h in searcher.search("a red circle", limit=10).hits}
