@@ -4,7 +4,9 @@ and the sidebar share one heart."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen
+
+from .icons import canvas
 
 HEART_RED = QColor(235, 64, 92)
 
@@ -33,17 +35,8 @@ def paint_heart(painter: QPainter, rect: QRectF, *, filled: bool = True) -> None
     painter.restore()
 
 
-def _canvas(size: int, dpr: float) -> tuple[QPixmap, QPainter]:
-    pix = QPixmap(round(size * dpr), round(size * dpr))
-    pix.setDevicePixelRatio(dpr)
-    pix.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pix)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    return pix, painter
-
-
 def heart_icon(size: int = 18, dpr: float = 2.0) -> QIcon:
-    pix, p = _canvas(size, dpr)
+    pix, p = canvas(size, dpr)
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(HEART_RED)
     p.drawPath(heart_path(QRectF(size * 0.1, size * 0.12, size * 0.8, size * 0.78)))
@@ -53,7 +46,7 @@ def heart_icon(size: int = 18, dpr: float = 2.0) -> QIcon:
 
 def album_icon(color: QColor, size: int = 18, dpr: float = 2.0) -> QIcon:
     """Two stacked photo frames, the front one with a hill and a sun."""
-    pix, p = _canvas(size, dpr)
+    pix, p = canvas(size, dpr)
     pen = QPen(color, size / 12)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
     p.setPen(pen)
@@ -74,7 +67,7 @@ def album_icon(color: QColor, size: int = 18, dpr: float = 2.0) -> QIcon:
 
 
 def plus_icon(color: QColor, size: int = 18, dpr: float = 2.0) -> QIcon:
-    pix, p = _canvas(size, dpr)
+    pix, p = canvas(size, dpr)
     p.setPen(QPen(color, size / 10, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
     m = size / 2
     p.drawLine(QPointF(m, size * 0.2), QPointF(m, size * 0.8))

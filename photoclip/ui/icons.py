@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
 
-def _canvas(size: int, dpr: float) -> tuple[QPixmap, QPainter]:
+def canvas(size: int, dpr: float) -> tuple[QPixmap, QPainter]:
     pix = QPixmap(round(size * dpr), round(size * dpr))
     pix.setDevicePixelRatio(dpr)
     pix.fill(Qt.GlobalColor.transparent)
@@ -19,7 +19,7 @@ def _canvas(size: int, dpr: float) -> tuple[QPixmap, QPainter]:
 
 
 def search_icon(color: QColor, size: int = 16, dpr: float = 2.0) -> QIcon:
-    pix, p = _canvas(size, dpr)
+    pix, p = canvas(size, dpr)
     pen = QPen(color, size / 9, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
     p.setPen(pen)
     r = size * 0.3
@@ -32,7 +32,7 @@ def search_icon(color: QColor, size: int = 16, dpr: float = 2.0) -> QIcon:
 
 
 def gear_icon(color: QColor, size: int = 18, dpr: float = 2.0) -> QIcon:
-    pix, p = _canvas(size, dpr)
+    pix, p = canvas(size, dpr)
     c = size / 2
     outer, inner, teeth = size * 0.46, size * 0.34, 8
     path = QPainterPath()
