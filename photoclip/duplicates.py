@@ -721,11 +721,14 @@ class Duplicates:
 
 
 def copy_groups(pairs: Iterable[tuple[int, int, str, float]]) -> tuple[np.ndarray, np.ndarray]:
-    """The groups that search folds into one hit (exact copies and the same photo; similar
-    shots stay apart): (photo ids sorted, the group number of each)."""
+    """The groups that search folds into one hit: exact copies only, the same bytes. "The
+    same photo" is an inference (a close vector and thumbnail) that can be wrong, as it is
+    for plain generated pictures with the tiny model, and folding it would hide a photo from
+    a search; those groups wait in the Duplicates view for the user to decide. Returns
+    (photo ids sorted, the group number of each)."""
     members: list[int] = []
     numbers: list[int] = []
-    for n, group in enumerate(_components((a, b) for a, b, kind, _ in pairs if kind != "similar")):
+    for n, group in enumerate(_components((a, b) for a, b, kind, _ in pairs if kind == "exact")):
         members += group
         numbers += [n] * len(group)
     ids = np.asarray(members, np.int64)

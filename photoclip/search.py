@@ -253,7 +253,7 @@ class Searcher:
         # the search the user settles on (settle()) goes into the library's remembered phrases.
         self.remember_phrases = True
         self._unsettled: OrderedDict[str, np.ndarray] = OrderedDict()
-        # Groups of copies (exact, or the same photo: duplicates.py) fold into one hit.
+        # Exact copies (the same bytes: duplicates.py) fold into one hit.
         self.fold_copies = True
         self._groups: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None
 

@@ -168,9 +168,12 @@ def test_the_store_keeps_the_strongest_kind_of_a_pair_and_the_users_decisions(tm
     assert store.hidden_photo_ids() == [] and len(finder.groups()) == 1
     finder.keep_all(group)
     assert store.hidden_photo_ids() == [] and finder.groups() == []
-    # search folds copies (not similar shots): 1 and 2 are one group
-    members, groups = duplicates.copy_groups(store.duplicate_pairs())
-    assert members.tolist() == [1, 2] and groups[0] == groups[1]
+    # search folds exact copies only: the same photo (an inference) is not folded
+    assert duplicates.copy_groups(store.duplicate_pairs())[0].tolist() == []
+    pairs = [(1, 2, "exact", 1.0), (2, 3, "exact", 1.0), (3, 4, "same", 0.95), (5, 6, "exact", 1.0)]
+    members, groups = duplicates.copy_groups(pairs)
+    assert members.tolist() == [1, 2, 3, 5, 6]
+    assert groups[0] == groups[1] == groups[2] != groups[3] == groups[4]
     store.close()
 
 
