@@ -248,6 +248,8 @@ def build_library(db_path: Path, photos: int, model: str = MODEL) -> None:
             store.counts()["indexed"] == photos
             and store.vector_count(store.model_id(embedder.identity)) == photos
         )
+        if ready:
+            _checked_for_copies(store, store.model_id(embedder.identity))
         store.close()
         if ready:
             return
@@ -286,12 +288,21 @@ def build_library(db_path: Path, photos: int, model: str = MODEL) -> None:
                 "INSERT INTO vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
                 [(i, model_id, v.tobytes()) for i, v in zip(ids, vecs, strict=True)],
             )
+    _checked_for_copies(store, model_id)
     store.close()
     size_mb = db_path.stat().st_size / 1e6
     line(
         f"built a {photos:,}-photo library",
         f"{time.perf_counter() - started:.0f} s, {size_mb:.0f} MB",
     )
+
+
+def _checked_for_copies(store: Any, model_id: int) -> None:
+    """As in a library photoclip indexed, whose new photos were checked for copies as they
+    came (duplicates.py): else the app's first scan would check all of them at launch."""
+    last = store.conn.execute("SELECT MAX(id) FROM vectors").fetchone()[0]
+    store.set_setting(f"duplicates.checked.{model_id}", str(last))
+    store.set_setting("duplicates.model", str(model_id))
 
 
 # -- 2 and 3: the app over the big library -----------------------------------------------------

@@ -57,7 +57,11 @@ def environment() -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "XDG_CACHE_HOME": str(CACHE / "bench" / "scale-xdg"),
         "PYTHONPATH": str(REPO),
+        # Compiled once, as an installed app is (this machine's environment forbids writing
+        # bytecode, which would make every launch compile every module again).
+        "PYTHONPYCACHEPREFIX": str(CACHE / "bench" / "pycache"),
     }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
     return env
@@ -188,10 +192,9 @@ def measure_recall(db: str, queries: int) -> dict[str, Any]:
 
 
 def _index_scores(index: Any, q: Any) -> Any:
-    scores = getattr(index, "scores", None)
-    if scores is not None:
-        return scores(q)
-    return index.snapshot()[1] @ q
+    if hasattr(index, "scores"):
+        return index.scores(q)[2]
+    return index.snapshot()[1] @ q  # before the index held float16
 
 
 # -- the parts -----------------------------------------------------------------------------------
@@ -311,6 +314,8 @@ def main() -> None:
         return
     os.environ.update(environment())  # the twin's identity, profile and text tower
     print(f"photoclip at scale ({os.cpu_count()} CPUs, {args.photos:,} photos, {MODEL} twin)")
+    subprocess.run([sys.executable, "-c", "import photoclip.app, photoclip.cli"], env=environment(),
+                   cwd=REPO, check=True)  # fmt: skip
     needs_library = set(args.only) - {"rescan"}
     db = OUT / f"scale-{args.photos}" / "library.db"
     if needs_library:
