@@ -65,3 +65,17 @@ def test_an_empty_matrix_gives_an_empty_product():
     empty = np.zeros((0, 8), np.float16)
     assert half_matrix.matmul(empty, np.ones(8, np.float32)).shape == (0,)
     assert half_matrix.matmul(empty, np.ones((8, 2), np.float32)).shape == (0, 2)
+
+
+def test_a_big_matrix_multiplied_on_several_cores_gives_the_same_product(monkeypatch):
+    half = half_matrix.as_half(unit_rows(5000, 32))
+    right = unit_rows(2, 32, seed=2)
+    one = half_matrix.matmul(half, right[0])
+
+    monkeypatch.setattr(half_matrix, "_ROWS_PER_THREAD", 1000)  # 5000 rows: up to 4 parts
+    monkeypatch.setattr(half_matrix, "_threads", lambda: 4)
+
+    # the same sums, only cut into other chunks (OpenBLAS may add in another order)
+    np.testing.assert_allclose(half_matrix.matmul(half, right[0]), one, rtol=0, atol=1e-6)
+    many = half_matrix.matmul(half, np.ascontiguousarray(right.T))
+    np.testing.assert_allclose(many[:, 0], one, rtol=0, atol=1e-6)
