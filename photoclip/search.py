@@ -455,29 +455,29 @@ class Searcher:
         qvec = qvec.astype(np.float32)
         ids, mat, scores = self.index.scores(qvec)
         library = mat
-        # Filters keep the matrix rows' positions, never a copy of the rows themselves.
-        rows = np.arange(len(ids))
+        # Filters keep each photo's row in the matrix (``at``), never a copy of the rows.
+        at = np.arange(len(ids))
         if filters is not None and filters.active:
             allowed = self.store.filtered_photo_ids(
                 filters.folder_id, filters.date_from, filters.date_to, filters.formats,
                 album_id=filters.album_id, favourites=filters.favourites,
             )  # fmt: skip
             keep = np.isin(ids, allowed)
-            ids, rows, scores = ids[keep], rows[keep], scores[keep]
+            ids, at, scores = ids[keep], at[keep], scores[keep]
         exclude = [*exclude, *self.store.hidden_photo_ids()]  # copies hidden (duplicates.py)
         if len(exclude):
             keep = ~np.isin(ids, np.asarray(exclude, np.int64))
-            ids, rows, scores = ids[keep], rows[keep], scores[keep]
+            ids, at, scores = ids[keep], at[keep], scores[keep]
         copies = np.ones(len(ids), np.int64)
         if self.fold_copies:
-            ids, rows, scores, copies = self._fold_copies(ids, rows, scores)
+            ids, at, scores, copies = self._fold_copies(ids, at, scores)
         n = len(ids)
         if n == 0:
             return SearchResult([], 0, 0, float("inf"), offset)
         threshold = strong_cut(scores)
         strong = scores >= threshold
         strong_count = int(strong.sum())
-        best = rows[top_k(scores, min(strong_count, CANDIDATES))]
+        best = at[top_k(scores, min(strong_count, CANDIDATES))]
         if strong_count and not self.about(qvec, half_matrix.widen(mat[best]), library):
             threshold, strong[:], strong_count = float("inf"), False, 0
         end = min(n, offset + limit)
