@@ -497,19 +497,19 @@ class Searcher:
         return SearchResult(hits, n, strong_count, float(threshold), offset)
 
     def _fold_copies(
-        self, ids: np.ndarray, rows: np.ndarray, scores: np.ndarray
+        self, ids: np.ndarray, at: np.ndarray, scores: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each group of copies among the ranked photos folds into its best-scoring member,
         which carries how many it stands for. Before paging and the strong cut, so pages and
-        counts are of what the user sees. ``rows``: each photo's row in the matrix."""
+        counts are of what the user sees. ``at``: each photo's row in the matrix."""
         copies = np.ones(len(ids), np.int64)
         members, groups = self._copy_groups()
         if not len(members) or not len(ids):
-            return ids, rows, scores, copies
+            return ids, at, scores, copies
         pos = np.clip(np.searchsorted(members, ids), 0, len(members) - 1)
         grouped = members[pos] == ids
         if grouped.sum() < 2:
-            return ids, rows, scores, copies
+            return ids, at, scores, copies
         rows = np.flatnonzero(grouped)
         gid = groups[pos[rows]]
         by_group = rows[np.lexsort((-scores[rows], gid))]  # each group's best first
@@ -519,7 +519,7 @@ class Searcher:
         copies[leaders] = np.diff(np.r_[np.flatnonzero(first), len(by_group)])
         keep = ~grouped
         keep[leaders] = True
-        return ids[keep], rows[keep], scores[keep], copies[keep]
+        return ids[keep], at[keep], scores[keep], copies[keep]
 
     def _copy_groups(self) -> tuple[np.ndarray, np.ndarray]:
         """(sorted photo ids, their group numbers) of the copies found (not similar shots),
