@@ -328,3 +328,30 @@ def test_keeping_rows_across_chunks_keeps_them_in_order(monkeypatch):
 
     assert m.ids.tolist() == (np.arange(20) * 10)[mask].tolist()
     np.testing.assert_array_equal(m.matrix, rows[mask])
+
+
+def test_the_strong_match_check_reads_the_vectors_of_the_photos_left_after_exclusions(lib):
+    lib.add([f"{i}.jpg" for i in range(200)])
+    target = lib.unit()
+    close = lib.add(
+        [f"close{i}.jpg" for i in range(6)],
+        [lib.unit(target + 0.1 * lib.rng.normal(size=DIM)) for _ in range(6)],
+    )
+    searcher = Searcher(lib.store, _IdentityOnly(ModelIdentity("test-arch", "test", "f" * 64, DIM)))
+    checked: list[np.ndarray] = []
+
+    def about(qvec, best_photos, library):
+        checked.append(best_photos)
+        return False
+
+    searcher.about = about  # type: ignore[method-assign]
+    excluded = close[:2]
+    searcher.rank(target, exclude=excluded)
+
+    assert len(checked) == 1 and len(checked[0])
+    ids, mat = searcher.index.snapshot()
+    scores = mat.astype(np.float32) @ target
+    scores[np.isin(ids, excluded)] = -np.inf
+    best = np.argsort(-scores, kind="stable")[: len(checked[0])]
+    assert not set(ids[best].tolist()) & set(excluded)
+    np.testing.assert_array_equal(checked[0], mat[best].astype(np.float32))
