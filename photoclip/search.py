@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import preprocess
 from .calibration import (
     CANDIDATES,
     NEUTRAL_CAPTIONS,
@@ -196,8 +197,19 @@ class GrowableMatrix:
         self.n = kept
 
 
+def robust_spread(scores: np.ndarray, sample: int = 4096) -> np.ndarray:
+    """Per column of ``scores`` (photos x queries, or one query), the spread of its values: the
+    median absolute deviation scaled to a standard deviation, over an even sample of rows."""
+    step = max(1, len(scores) // sample)
+    part = scores[::step]
+    mad = np.median(np.abs(part - np.median(part, axis=0)), axis=0)
+    return np.asarray(1.4826 * mad, np.float32)
+
+
 class VectorIndex:
-    """All vectors of one model, as a matrix kept in step with the store."""
+    """All vectors of one model, as a matrix kept in step with the store, and the extra views
+    of the photos that have them (preprocess.extra_view_boxes): ``scores`` rates a photo by
+    its best view."""
 
     def __init__(self, store: Store, model_id: int, dim: int) -> None:
         self.store = store
@@ -205,6 +217,9 @@ class VectorIndex:
         self.dim = dim
         self._rows = GrowableMatrix(dim)
         self._last_id = 0
+        self._views = GrowableMatrix(dim)  # ids: the photo each view is of
+        self._views_last_id = 0
+        self._view_rows: np.ndarray | None = None  # each view's row in _rows; None: to redo
         self._deletions = -1
         self._lock = threading.Lock()
 
@@ -221,16 +236,62 @@ class VectorIndex:
                     self._rows.keep(~replaced)  # re-embedded photos: the new vector wins
                 self._rows.append(ids, mat)
                 self._last_id = last
+                self._view_rows = None
+            photos, owners, views, last = self.store.view_vectors_since(
+                self.model_id, self._views_last_id, self.dim
+            )
+            if len(photos):
+                replaced = np.isin(self._views.ids, photos)
+                if replaced.any():
+                    self._views.keep(~replaced)  # a photo's new views replace its old ones
+                self._views.append(owners, views)
+                self._views_last_id = last
+                self._view_rows = None
             deletions = self.store.vector_deletions()
             if deletions != self._deletions:
                 if self._deletions >= 0 or self.store.vector_count(self.model_id) != self._rows.n:
                     alive = self.store.vector_photo_ids(self.model_id)
                     self._rows.keep(np.isin(self._rows.ids, alive))
+                if self._deletions >= 0 and self._views.n:
+                    with_views = self.store.view_photo_ids(self.model_id)
+                    self._views.keep(np.isin(self._views.ids, with_views))
                 self._deletions = deletions
+                self._view_rows = None
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             return self._rows.ids, self._rows.matrix
+
+    def view_count(self) -> int:
+        """How many extra views the index holds."""
+        return self._views.n
+
+    def scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(photo ids, their vectors, their scores for ``query``: a vector, or a dim x k matrix
+        of k queries). A photo's score is its best view's: its own vector's, or one of its
+        extra views' less preprocess.EXTRA_VIEW_MARGIN times the spread of the query's scores
+        over the library (a margin in the query's own units: models differ in scale)."""
+        with self._lock:
+            ids, mat = self._rows.ids, self._rows.matrix
+            if self._view_rows is None:
+                self._view_rows = self._locate_views(ids)
+            rows, views = self._view_rows, self._views.matrix
+        scores = mat @ query
+        if len(rows):
+            kept = rows >= 0
+            margin = preprocess.EXTRA_VIEW_MARGIN * robust_spread(scores)
+            np.maximum.at(scores, rows[kept], views[kept] @ query - margin)
+        return ids, mat, scores
+
+    def _locate_views(self, ids: np.ndarray) -> np.ndarray:
+        """Each extra view's row in the matrix of photos (-1 for a photo not in it)."""
+        owners = self._views.ids
+        if not len(owners) or not len(ids):
+            return np.full(len(owners), -1, np.int64)
+        order = np.argsort(ids, kind="stable")
+        at = np.clip(np.searchsorted(ids[order], owners), 0, len(ids) - 1)
+        rows = order[at]
+        return np.where(ids[rows] == owners, rows, -1)
 
 
 class Searcher:
@@ -394,10 +455,9 @@ class Searcher:
         exclude: Sequence[int] = (),
     ) -> SearchResult:
         self.index.refresh()
-        ids, mat = self.index.snapshot()
-        library = mat
         qvec = qvec.astype(np.float32)
-        scores = mat @ qvec
+        ids, mat, scores = self.index.scores(qvec)
+        library = mat
         if filters is not None and filters.active:
             allowed = self.store.filtered_photo_ids(
                 filters.folder_id, filters.date_from, filters.date_to, filters.formats,
