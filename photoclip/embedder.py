@@ -37,7 +37,7 @@ from .download import (
 )
 from .errors import ModelUnavailableError, PhotoclipError
 from .models import DEFAULT_MODEL, ModelIdentity, ModelSpec, get_spec
-from .preprocess import ViewTransform, blend, flatten_views
+from .preprocess import ViewTransform, blend, flatten_views, split_views
 
 log = logging.getLogger(__name__)
 
@@ -302,6 +302,26 @@ class Embedder:
         batch, counts = flatten_views(tensors)
         return blend(self.encode_tensors(batch), counts)
 
+    def extra_views(self, image: Any) -> Any | None:
+        """``image``'s extra views (preprocess.extra_view_boxes) ready for the model, None
+        when it has none."""
+        extras = getattr(self.preprocess, "extras", None)
+        return extras(image) if extras is not None else None
+
+    def encode_photos(
+        self, tensors: Sequence[Any], extras: Sequence[Any | None]
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Per photo, from ``preprocess`` and ``extra_views`` outputs: its vector and its extra
+        views' vectors (None when it has none), in one pass of the model."""
+        import torch
+
+        batch, counts = flatten_views(tensors)
+        more = [e for e in extras if e is not None]
+        if more:
+            batch = torch.cat([batch, *more])
+        rows = self.encode_tensors(batch)
+        return split_views(rows, counts, [0 if e is None else int(e.shape[0]) for e in extras])
+
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.identity.dim), np.float32)
@@ -406,6 +426,14 @@ class DeferredEmbedder:
 
     def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
         return self.load().encode_views(tensors)
+
+    def extra_views(self, image: Any) -> Any | None:
+        return self.load().extra_views(image)
+
+    def encode_photos(
+        self, tensors: Sequence[Any], extras: Sequence[Any | None]
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        return self.load().encode_photos(tensors, extras)
 
     def with_preprocess(self, method: str) -> DeferredEmbedder:
         if method == self.identity.preprocess:

@@ -20,6 +20,7 @@ from typing import Any
 
 from .embedder import AnyEmbedder
 from .imaging import DecodedPhoto, FileReadError, PhotoError, decode_photo, file_time
+from .preprocess import CENTRE, EXTRA_VIEWS, needs_extra_views
 from .presence import judge
 from .scanner import FileEntry, ScanOutcome, describe_os_error, fingerprint, walk
 from .store import FolderState, KnownFile, Store
@@ -73,6 +74,7 @@ class _Prepared:
     fingerprint: str | None = None
     photo: DecodedPhoto | None = None
     tensor: Any = None
+    extras: Any = None  # the extra views' tensor (preprocess.extra_view_boxes), or None
     error: str | None = None
     transient: bool = False  # the error may pass: write nothing but a note, retry next scan
 
@@ -115,6 +117,8 @@ class Indexer:
         self.decode_workers = decode_workers or max(2, min(4, os.cpu_count() or 2))
         self.retry_failed = retry_failed
         self.model_size = embedder.image_size
+        # Extra views are of the centre square's way (preprocess.extra_view_boxes).
+        self.views = embedder.identity.preprocess == CENTRE
 
     # -- public ----------------------------------------------------------------------------
 
@@ -187,6 +191,8 @@ class Indexer:
         for folder_id, root in targets:
             known = self.store.known_files(folder_id)
             needs_vector = self.store.photo_ids_without_vector(model_id, folder_id)
+            if self.views:
+                needs_vector |= self.store.photo_ids_without_views(model_id, folder_id)
             previous = self.store.folder_state(folder_id)
             problems: list[tuple[str, str]] = []
             seen: set[str] = set()
@@ -303,6 +309,7 @@ class Indexer:
             out.fingerprint = fingerprint(job.entry.path, job.entry.size)
             out.photo = decode_photo(job.entry.path, self.model_size)
             out.tensor = self.embedder.preprocess(out.photo.image)
+            out.extras = self.embedder.extra_views(out.photo.image)
             out.photo.image = None  # type: ignore[assignment]  # free it early
         except FileReadError as exc:
             out.error, out.transient = str(exc) + RETRY_NOTE, True
@@ -314,7 +321,7 @@ class Indexer:
             log.exception("Unexpected error on %s", job.entry.path)
             out.error, out.transient = _unexpected(exc), True
         if out.error is not None:
-            out.photo = out.tensor = None
+            out.photo = out.tensor = out.extras = None
         return out
 
     def _process(
@@ -371,13 +378,13 @@ class Indexer:
                     fut.cancel()
 
     def _embed(self, good: list[_Prepared]) -> list[Any]:
-        """One vector per photo of ``good``; a photo the model chokes on gets None (and an
-        error) instead of taking the batch down with it."""
+        """Per photo of ``good``, its vector and its extra views' (or None); a photo the model
+        chokes on gets None (and an error) instead of taking the batch down with it."""
         if not good:
             return []
         try:
             # A photo's tensor is one view or several (photoclip.preprocess): one vector each.
-            return list(self.embedder.encode_views([p.tensor for p in good]))
+            return self.embedder.encode_photos([p.tensor for p in good], [p.extras for p in good])
         except Exception:
             if len(good) == 1:
                 log.exception("The model failed on %s", good[0].job.entry.path)
@@ -394,22 +401,23 @@ class Indexer:
     ) -> None:
         good = [p for p in batch if p.error is None and p.photo is not None]
         vectors = self._embed(good)
-        rows: list[tuple[_Prepared, dict[str, Any], Any]] = []
+        rows: list[tuple[_Prepared, dict[str, Any], Any, Any]] = []
         now = time.time()
-        for p, vector in zip(good, vectors, strict=True):
-            if vector is None:
+        for p, embedded in zip(good, vectors, strict=True):
+            if embedded is None:
                 continue
+            vector, views = embedded
             try:
-                rows.append((p, self._photo_row(p, now), vector.astype("float32").tobytes()))
+                rows.append((p, self._photo_row(p, now), vector.astype("float32").tobytes(), views))
             except Exception as exc:
                 log.exception("Unexpected error on %s", p.job.entry.path)
                 p.error, p.transient = _unexpected(exc), True
         written: list[int] = []
         with self.store.transaction() as conn:
-            for p, row, vector_bytes in rows:
+            for p, row, vector_bytes, views in rows:
                 try:
                     with _savepoint(conn):
-                        pid = self._write_photo(conn, p, row, vector_bytes, model_id)
+                        pid = self._write_photo(conn, p, row, vector_bytes, views, model_id)
                 except _ROW_ERRORS as exc:  # this photo's values, not the library: go on
                     log.exception("Unexpected error writing %s", row["path"])
                     p.error, p.transient = _unexpected(exc), True
@@ -449,9 +457,10 @@ class Indexer:
                         "indexed_at": now,
                     },
                 )
-                conn.execute(
-                    "DELETE FROM vectors WHERE photo_id = ? AND model_id = ?", (pid, model_id)
-                )
+                for table in ("vectors", "view_vectors"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE photo_id = ? AND model_id = ?", (pid, model_id)
+                    )
         report.indexed += len(written)
         if on_batch is not None and written:
             on_batch(written)
@@ -462,10 +471,11 @@ class Indexer:
         p: _Prepared,
         row: dict[str, Any],
         vector_bytes: bytes,
+        views: Any,
         model_id: int,
     ) -> int | None:
-        """One indexed photo's row, thumbnail and vector; None when its folder was removed
-        from the library meanwhile."""
+        """One indexed photo's row, thumbnail, vector and extra views; None when its folder
+        was removed from the library meanwhile."""
         folder_id = self.store.live_folder_id(conn, p.job.folder_id, row["path"])
         if folder_id is None:
             return None
@@ -476,9 +486,11 @@ class Indexer:
         if before is not None and tuple(before[1:]) != (row["size"], row["mtime_ns"]):
             # New content, read and embedded: other models' vectors describe a picture that
             # is no longer on disk; they are made again when needed.
-            conn.execute(
-                "DELETE FROM vectors WHERE photo_id = ? AND model_id != ?", (before[0], model_id)
-            )
+            for table in ("vectors", "view_vectors"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE photo_id = ? AND model_id != ?",
+                    (before[0], model_id),
+                )
         pid = self.store.upsert_photo(conn, row)
         assert p.photo is not None
         conn.execute(
@@ -489,6 +501,22 @@ class Indexer:
             "INSERT OR REPLACE INTO vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
             (pid, model_id, vector_bytes),
         )
+        if not self.views:
+            return pid
+        if views is not None or needs_extra_views(row["width"] or 0, row["height"] or 0):
+            # (a row even with no views, so a photo whose decoded shape disagrees with its
+            # recorded one isn't read again on every scan)
+            count = 0 if views is None else len(views)
+            blob = b"" if views is None else views.astype("float32").tobytes()
+            conn.execute(
+                "INSERT OR REPLACE INTO view_vectors (photo_id, model_id, method, count, vectors) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (pid, model_id, EXTRA_VIEWS, count, blob),
+            )
+        else:
+            conn.execute(
+                "DELETE FROM view_vectors WHERE photo_id = ? AND model_id = ?", (pid, model_id)
+            )
         return pid
 
     @staticmethod

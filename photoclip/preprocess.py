@@ -26,6 +26,16 @@ DEFAULT_PREPROCESS = CENTRE
 METHODS = (CENTRE, SQUASH, LONGEST, CROPS, WHOLE)
 
 WINDOW_ASPECT = 4 / 3  # the widest window open_clip's training crops (aspect 3/4 to 4/3)
+# Extra views: a photo wider (or taller) than EXTRA_VIEWS_BEYOND also gets overlapping squares
+# that cover what its centre square leaves out, each its own vector, and search scores the
+# photo by its best view: the centre's, or an extra's less EXTRA_VIEW_MARGIN robust standard
+# deviations of the query's scores (a crop that cuts a subject can pass for something else; the
+# margin keeps such near misses below photos that show the thing whole). The vector a photo
+# has always had stays its centre square's. Tuned on a tuning library, not the reported one
+# (README "The whole photo").
+EXTRA_VIEWS = "squares-v1"  # the name stored with extra views: another way, another name
+EXTRA_VIEWS_BEYOND = 1.6  # 4:3 and 3:2 camera photos: one view, as before; 16:9 and wider: more
+EXTRA_VIEW_MARGIN = 0.2
 SQUASH_LIMIT = WINDOW_ASPECT  # ``whole`` squashes photos up to 4:3 into one view, windows beyond
 MAX_WINDOWS = 6
 
@@ -50,6 +60,26 @@ def windows(
     if height > width:
         boxes = [(y0, x0, y1, x1) for x0, y0, x1, y1 in boxes]
     return boxes
+
+
+def needs_extra_views(width: int, height: int) -> bool:
+    """Whether a ``width`` x ``height`` photo shows enough outside its centre square to be
+    seen as extra views too (``extra_view_boxes``)."""
+    long, short = max(width, height), min(width, height)
+    return short > 0 and long > short * EXTRA_VIEWS_BEYOND
+
+
+def extra_view_boxes(width: int, height: int) -> list[Box]:
+    """The overlapping squares, beside the centre square, that a photo is seen as too: none
+    for a photo up to EXTRA_VIEWS_BEYOND (a 4:3 or 3:2 camera photo costs one view, as
+    before); a 16:9 photo gets its two end squares, a 3:1 panorama four squares."""
+    if not needs_extra_views(width, height):
+        return []
+    short = min(width, height)
+    centre = (max(width, height) - short) / 2
+    boxes = windows(width, height, 1.0, overlap=True)
+    near = 0.1 * short  # a square this close to the centre one sees nothing new
+    return [b for b in boxes if abs((b[0] if width >= height else b[1]) - centre) > near]
 
 
 def view_boxes(method: str, width: int, height: int) -> list[Box]:
@@ -96,6 +126,16 @@ class ViewTransform:
             return torch.from_numpy(arrays[0])
         return torch.from_numpy(np.stack(arrays))
 
+    def extras(self, image: Any) -> Any | None:
+        """The photo's extra views (``extra_view_boxes``) as a VCHW tensor, each square made
+        by the same transform as the centre view; None when it has none."""
+        boxes = extra_view_boxes(*image.size) if self.method == CENTRE else []
+        if not boxes:
+            return None
+        import torch
+
+        return torch.stack([self.centre(image.crop(tuple(round(v) for v in box))) for box in boxes])
+
     def _squash(self, image: Any, box: Box) -> Any:
         from PIL import Image
 
@@ -127,6 +167,21 @@ def flatten_views(tensors: Sequence[Any]) -> tuple[Any, list[int]]:
     if all(c == 1 for c in counts):
         return torch.stack([t if t.dim() == 3 else t[0] for t in tensors]), counts
     return torch.cat([t.unsqueeze(0) if t.dim() == 3 else t for t in tensors]), counts
+
+
+def split_views(
+    vectors: np.ndarray, counts: Sequence[int], extra_counts: Sequence[int]
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The model's rows for a batch of photos laid out as ``flatten_views`` then each photo's
+    extra views -> per photo (its vector, its extra views or None)."""
+    main_rows = int(sum(counts))
+    main = blend(vectors[:main_rows], counts)
+    out: list[tuple[np.ndarray, np.ndarray | None]] = []
+    at = main_rows
+    for vector, k in zip(main, extra_counts, strict=True):
+        out.append((vector, vectors[at : at + k] if k else None))
+        at += k
+    return out
 
 
 def blend(vectors: np.ndarray, counts: Sequence[int]) -> np.ndarray:

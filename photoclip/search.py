@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import half_matrix
+from . import half_matrix, preprocess
 from .calibration import (
     CANDIDATES,
     NEUTRAL_CAPTIONS,
@@ -219,9 +219,19 @@ class GrowableMatrix:
         self.n = kept
 
 
+def robust_spread(scores: np.ndarray, sample: int = 4096) -> np.ndarray:
+    """Per column of ``scores`` (photos x queries, or one query), the spread of its values: the
+    median absolute deviation scaled to a standard deviation, over an even sample of rows."""
+    step = max(1, len(scores) // sample)
+    part = scores[::step]
+    mad = np.median(np.abs(part - np.median(part, axis=0)), axis=0)
+    return np.asarray(1.4826 * mad, np.float32)
+
+
 class VectorIndex:
-    """All vectors of one model, as a float16 matrix kept in step with the store (float32
-    on disk: the user's compute, kept exact)."""
+    """All vectors of one model, as a float16 matrix kept in step with the store (float32 on
+    disk: the user's compute, kept exact), and the extra views of the photos that have them
+    (preprocess.extra_view_boxes): ``scores`` rates a photo by its best view."""
 
     def __init__(self, store: Store, model_id: int, dim: int) -> None:
         self.store = store
@@ -229,6 +239,9 @@ class VectorIndex:
         self.dim = dim
         self._rows = GrowableMatrix(dim, np.float16)
         self._last_id = 0
+        self._views = GrowableMatrix(dim, np.float16)  # ids: the photo each view is of
+        self._views_last_id = 0
+        self._view_rows: np.ndarray | None = None  # each view's row in _rows; None: to redo
         self._deletions = -1
         self._lock = threading.Lock()
 
@@ -238,17 +251,33 @@ class VectorIndex:
     def refresh(self) -> None:
         """Pick up vectors written since the last refresh, and drop deleted ones."""
         with self._lock:
-            self._load_new()
+            if self._load_new():
+                self._view_rows = None
+            photos, owners, views, last = self.store.view_vectors_since(
+                self.model_id, self._views_last_id, self.dim
+            )
+            if len(photos):
+                replaced = np.isin(self._views.ids, photos)
+                if replaced.any():
+                    self._views.keep(~replaced)  # a photo's new views replace its old ones
+                self._views.append(owners, half_matrix.as_half(views))
+                self._views_last_id = last
+                self._view_rows = None
             deletions = self.store.vector_deletions()
             if deletions != self._deletions:
                 if self._deletions >= 0 or self.store.vector_count(self.model_id) != self._rows.n:
                     alive = self.store.vector_photo_ids(self.model_id)
                     self._rows.keep(np.isin(self._rows.ids, alive))
+                if self._deletions >= 0 and self._views.n:
+                    with_views = self.store.view_photo_ids(self.model_id)
+                    self._views.keep(np.isin(self._views.ids, with_views))
                 self._deletions = deletions
+                self._view_rows = None
 
-    def _load_new(self) -> None:
+    def _load_new(self) -> bool:
         """The vectors written since the last load, ``LOAD_ROWS`` at a time, each chunk made
-        float16 as it comes; a re-embedded photo's new vector replaces its old one."""
+        float16 as it comes; a re-embedded photo's new vector replaces its old one. True when
+        there were any."""
         before = self._rows.n
         if before == 0:
             self._rows.reserve(self.store.vector_count(self.model_id))
@@ -265,7 +294,7 @@ class VectorIndex:
             if len(ids) < LOAD_ROWS:
                 break
         if not new or (before == 0 and len(new) == 1):
-            return
+            return bool(new)
         added = np.concatenate(new)
         stale = np.zeros(self._rows.n, bool)
         if before:
@@ -278,17 +307,45 @@ class VectorIndex:
                 stale[before:] = ~newest
         if stale.any():
             self._rows.keep(~stale)
+        return True
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         """(photo ids, their vectors as float16)."""
         with self._lock:
             return self._rows.ids, self._rows.matrix
 
+    def view_count(self) -> int:
+        """How many extra views the index holds."""
+        return self._views.n
+
     def scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(photo ids, their vectors as float16, their scores for ``query``: a vector, or a
-        dim x k matrix of k queries), the scores computed in float32 (half_matrix.matmul)."""
-        ids, mat = self.snapshot()
-        return ids, mat, half_matrix.matmul(mat, query)
+        dim x k matrix of k queries), computed in float32 (half_matrix.matmul). A photo's score
+        is its best view's: its own vector's, or one of its extra views' less
+        preprocess.EXTRA_VIEW_MARGIN times the spread of the query's scores over the library (a
+        margin in the query's own units: models differ in scale)."""
+        with self._lock:
+            ids, mat = self._rows.ids, self._rows.matrix
+            if self._view_rows is None:
+                self._view_rows = self._locate_views(ids)
+            rows, views = self._view_rows, self._views.matrix
+        scores = half_matrix.matmul(mat, query)
+        if len(rows):
+            kept = rows >= 0
+            margin = preprocess.EXTRA_VIEW_MARGIN * robust_spread(scores)
+            view_scores = half_matrix.matmul(views, query) - margin  # no copy of the views
+            np.maximum.at(scores, rows[kept], view_scores[kept])
+        return ids, mat, scores
+
+    def _locate_views(self, ids: np.ndarray) -> np.ndarray:
+        """Each extra view's row in the matrix of photos (-1 for a photo not in it)."""
+        owners = self._views.ids
+        if not len(owners) or not len(ids):
+            return np.full(len(owners), -1, np.int64)
+        order = np.argsort(ids, kind="stable")
+        at = np.clip(np.searchsorted(ids[order], owners), 0, len(ids) - 1)
+        rows = order[at]
+        return np.where(ids[rows] == owners, rows, -1)
 
 
 class Searcher:

@@ -181,19 +181,18 @@ class SmartAlbum:
         filters = self.query.search_filters()
         result = searcher.rank(qvec, limit=0, filters=filters)
         searcher.index.refresh()
-        ids, mat = searcher.index.snapshot()
+        ids, mat, scores = searcher.index.scores(qvec.astype(np.float32))
         if filters is not None:
             allowed = self.store.filtered_photo_ids(
                 filters.folder_id, filters.date_from, filters.date_to, filters.formats,
                 album_id=filters.album_id, favourites=filters.favourites,
             )  # fmt: skip
             keep = np.isin(ids, allowed)
-            ids, mat = ids[keep], mat[keep]
+            ids, mat, scores = ids[keep], mat[keep], scores[keep]
         hidden = self.store.hidden_photo_ids()
         if hidden:
             keep = ~np.isin(ids, hidden)
-            ids, mat = ids[keep], mat[keep]
-        scores = mat @ qvec.astype(np.float32)
+            ids, mat, scores = ids[keep], mat[keep], scores[keep]
         examples = {p: v for p, v in self.store.examples(self.album_id).items() if p in set(ids)}
         positives = [p for p, v in examples.items() if v > 0]
         negatives = [p for p, v in examples.items() if v < 0]

@@ -117,6 +117,7 @@ class Labels:
 
     photos: dict[str, np.ndarray]  # thing name -> photo ids, best first
     rows: int  # library size they were made for
+    views: int = 0  # and its extra views (preprocess.extra_view_boxes)
 
     def counts(self) -> dict[str, int]:
         return {name: len(ids) for name, ids in self.photos.items()}
@@ -188,7 +189,10 @@ class Things:
         index.refresh()
         ids, mat = index.snapshot()
         with self._lock:
-            if self._labels is not None and self._labels.rows == len(ids):
+            if self._labels is not None and (self._labels.rows, self._labels.views) == (
+                len(ids),
+                index.view_count(),
+            ):
                 return self._labels
         things = self.things()
         vectors = self._phrase_vectors([t.phrase for t in things], stop)
@@ -198,14 +202,15 @@ class Things:
         photos = {t.name: np.zeros(0, np.int64) for t in things}
         if len(ids) and bank is not None:
             texts = np.stack([vectors[t.phrase] for t in things])
-            scores = mat @ np.ascontiguousarray(texts.T)  # (photos, things): one product
+            # (photos, things): one product; a photo scores its best view
+            ids, mat, scores = index.scores(np.ascontiguousarray(texts.T))
             for k, t in enumerate(things):
                 if stop is not None and stop.is_set():
                     return None
                 photos[t.name] = self._photos_of(
                     ids, mat, scores[:, k], [vectors[t.phrase], vectors[rephrase(t.phrase)]], bank
                 )
-        labels = Labels(photos, len(ids))
+        labels = Labels(photos, len(ids), index.view_count())
         with self._lock:
             self._labels = labels
         return labels

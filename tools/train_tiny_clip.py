@@ -9,17 +9,21 @@ is trained from scratch on procedurally generated captioned images
     OUT/metrics.json                 held-out retrieval / zero-shot metrics
     OUT/README.md                    what the model is and how it was made
 
-Reproduce the committed checkpoint (stage 1 alone) with::
+Reproduce the committed checkpoint with::
 
-    .venv/bin/python tools/train_tiny_clip.py --out resources/models/tiny-shapes
+    .venv/bin/python tools/train_tiny_clip.py --out resources/models/tiny-shapes \
+        --augment-steps 1500
 
-Stage 2 (``--augment-steps N``) goes on with views augmented like open_clip's training data
-(random resized crops: subjects anywhere, windows of aspect 3/4 to 4/3 squashed to the
-square), so that ways of feeding photos other than the centre square can be compared
-fairly (bench/bench_framing.py); ``--init DIR`` starts it from stage 1's saved result::
+Stage 1 sees centre squares with the shape inside. Stage 2 (``--augment-steps N``) goes on
+with views augmented like open_clip's training data (random resized crops: subjects
+anywhere, windows of aspect 3/4 to 4/3 squashed to the square), as real CLIP models are
+trained, so that the model reads a square cut from a wide photo as a real model does
+(photoclip's extra views, bench/bench_framing.py). ``--init DIR`` starts stage 2 from stage
+1's saved result (stage 1 is bit-reproducible, so the result is the same)::
 
-    .venv/bin/python tools/train_tiny_clip.py --out /tmp/tiny-framing \
-        --init resources/models/tiny-shapes --augment-steps 500
+    .venv/bin/python tools/train_tiny_clip.py --out /tmp/tiny --steps 1000
+    .venv/bin/python tools/train_tiny_clip.py --out resources/models/tiny-shapes \
+        --init /tmp/tiny --augment-steps 1500
 
 Training is CPU-only, seeded and uses a fixed torch thread count (training is
 bit-reproducible at a fixed thread count).  Training images are rendered on
@@ -485,7 +489,7 @@ vocab 49408, context length {context_length}) but were never seen in training.
 
 Command (from the repository root):
 
-    .venv/bin/python tools/train_tiny_clip.py --out resources/models/tiny-shapes
+    .venv/bin/{command}
 
 - seed {seed}, batch {batch_size}; each batch = {pairs} distinct (colour,
   background) pairs x all 4 shapes (hard shape negatives); soft-target
@@ -665,13 +669,18 @@ def main(argv: list[str] | None = None) -> int:
         metrics = evaluate(model2, preprocess2, tokenizer2, library)
     total_seconds = time.time() - t_start
 
+    command = f"python tools/train_tiny_clip.py --out {args.out}"
+    if args.augment_steps:
+        command += f" --augment-steps {args.augment_steps}"
+        if args.init:
+            command += f" --init {args.init}"
     summary = {k: v for k, v in metrics.items() if k != "per_query"}
     for k, v in summary.items():
         print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
     record = {
         "metrics": metrics,
         "training": {
-            "command": "python tools/train_tiny_clip.py --out resources/models/tiny-shapes",
+            "command": command,
             "args": {
                 k: (str(v) if isinstance(v, Path) else v)
                 for k, v in vars(args).items()
@@ -690,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     templates = "\n".join(f"  - `{t}`" for t, _ in CAPTION_TEMPLATES)
     vc, tc = MODEL_CFG["vision_cfg"], MODEL_CFG["text_cfg"]
     readme = README_TEMPLATE.format(
+        command=command,
         size_mb=size_mb,
         colours=", ".join(COLOURS),
         shapes=", ".join(SHAPES),

@@ -198,6 +198,8 @@ class PhotosMixin(StoreBase):
             "problems": photos.count_where("status = ?", ["error"])
             + db.table("scan_problems").count,
             "vectors": db.table("vectors").count,
+            # photos also seen as extra squares beside the centre one (preprocess.extra_view_boxes)
+            "wide_photos": db.table("view_vectors").count_where("count > 0"),
             "remembered_phrases": db.table("text_vectors").count,
         }
 

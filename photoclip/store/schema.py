@@ -162,8 +162,31 @@ CREATE TABLE duplicate_marks (
 );
 """
 
+# v6: extra views (issue #11). A photo much wider or taller than its centre square is also
+# seen as overlapping squares beside it (preprocess.extra_view_boxes); their vectors, one blob
+# of count x dim float32 per photo and model, let search score it by its best view. ``method``
+# names how they were made (preprocess.EXTRA_VIEWS): rows of another method are made again.
+# The photo's own vector in ``vectors`` stays its centre square's.
+_SCHEMA_V6 = """
+CREATE TABLE view_vectors (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    method TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    vectors BLOB NOT NULL,
+    UNIQUE (photo_id, model_id)
+);
+CREATE INDEX view_vectors_model ON view_vectors(model_id, id);
+CREATE TRIGGER view_vectors_deleted AFTER DELETE ON view_vectors BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'vector_deletions';
+END;
+"""
+
 # Ordered steps: MIGRATIONS[i] takes the schema from version i to i + 1. Append only.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4, _SCHEMA_V5)
+MIGRATIONS: tuple[str, ...] = (
+    _SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4, _SCHEMA_V5, _SCHEMA_V6,
+)  # fmt: skip
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import preprocess
 from ..models import ModelIdentity
 from .base import StoreBase
 
@@ -40,6 +41,20 @@ class VectorsMixin(StoreBase):
             (folder_id, model_id),
         )
         return {r[0] for r in rows}
+
+    def photo_ids_without_views(self, model_id: int, folder_id: int) -> set[int]:
+        """Indexed photos wide (or tall) enough for extra views that have none of ``model_id``
+        made the current way (preprocess.EXTRA_VIEWS): a library from before they existed
+        gets them on its next scan, and only those photos are read again."""
+        rows = self.conn.execute(
+            """SELECT p.id, p.width, p.height FROM photos p
+               WHERE p.folder_id = ? AND p.status = 'indexed' AND p.width > 0 AND p.height > 0
+               AND MAX(p.width, p.height) > MIN(p.width, p.height) * ? AND NOT EXISTS (
+                   SELECT 1 FROM view_vectors w
+                   WHERE w.photo_id = p.id AND w.model_id = ? AND w.method = ?)""",
+            (folder_id, preprocess.EXTRA_VIEWS_BEYOND, model_id, preprocess.EXTRA_VIEWS),
+        )
+        return {r[0] for r in rows if preprocess.needs_extra_views(r[1], r[2])}
 
     # Searchable vectors are those of photos that are indexed now: a photo whose file turned
     # out unreadable keeps the vectors other models made of it (hours of compute) until it
@@ -76,6 +91,46 @@ class VectorsMixin(StoreBase):
         ids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
         mat = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), dim)
         return ids, mat, int(rows[-1][0])
+
+    def view_vectors_since(
+        self, model_id: int, after_id: int, dim: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Extra views of ``model_id`` (made the current way) stored after row ``after_id``:
+        (photo ids with a view or none, one per row; the photo of each view; the views as a
+        matrix; the last row id)."""
+        rows = self.conn.execute(
+            "SELECT w.id, w.photo_id, w.count, w.vectors FROM view_vectors w "
+            "JOIN photos p ON p.id = w.photo_id WHERE w.model_id = ? AND w.method = ? "
+            "AND p.status = 'indexed' AND w.id > ? ORDER BY w.id",
+            (model_id, preprocess.EXTRA_VIEWS, after_id),
+        ).fetchall()
+        if not rows:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, np.zeros((0, dim), np.float32), after_id
+        photos = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        owners = np.repeat(photos, [r[2] for r in rows])
+        mat = np.frombuffer(b"".join(r[3] for r in rows), np.float32).reshape(len(owners), dim)
+        return photos, owners, mat, int(rows[-1][0])
+
+    def view_photo_ids(self, model_id: int) -> np.ndarray:
+        """Photos that have extra views of ``model_id`` (made the current way)."""
+        rows = self.conn.execute(
+            "SELECT w.photo_id FROM view_vectors w JOIN photos p ON p.id = w.photo_id "
+            "WHERE w.model_id = ? AND w.method = ? AND p.status = 'indexed'",
+            (model_id, preprocess.EXTRA_VIEWS),
+        )
+        return np.fromiter((r[0] for r in rows), np.int64)
+
+    def views_for_photo(self, photo_id: int, model_id: int) -> np.ndarray | None:
+        """A photo's extra views of ``model_id`` (count x dim), None when it has none."""
+        row = self.conn.execute(
+            "SELECT count, vectors FROM view_vectors WHERE photo_id = ? AND model_id = ? "
+            "AND method = ?",
+            (photo_id, model_id, preprocess.EXTRA_VIEWS),
+        ).fetchone()
+        if not row or not row[0]:
+            return None
+        return np.frombuffer(row[1], np.float32).reshape(row[0], -1).copy()
 
     def vector_photo_ids(self, model_id: int) -> np.ndarray:
         rows = self.conn.execute(f"SELECT v.photo_id {self._SEARCHABLE}", (model_id,))

@@ -27,12 +27,12 @@ def test_save_a_search_as_a_smart_album_teach_it_and_freeze_it(launch, qtbot, tm
     qtbot.waitUntil(lambda: smart.embedder is not None, timeout=30_000)
     store = window.store
 
-    # Edit ▸ Save Search as Smart Album… with "a red circle" in the search bar
-    window.search_bar.edit.setText("a red circle")
+    # Edit ▸ Save Search as Smart Album… with "a red shape" in the search bar
+    window.search_bar.edit.setText("a red shape")
     assert smart.save_action in window.menuBar().actions()[1].menu().actions()
     smart.save_action.trigger()
     dialog = smart.name_dialog
-    assert dialog is not None and dialog.textValue() == "a red circle"
+    assert dialog is not None and dialog.textValue() == "a red shape"
     dialog.setTextValue("Red circles")
     dialog.accept()
     qtbot.waitUntil(lambda: len(store.albums(kind="smart")) == 1, timeout=30_000)
@@ -59,7 +59,7 @@ def test_save_a_search_as_a_smart_album_teach_it_and_freeze_it(launch, qtbot, tm
     assert shown == plain.photo_ids
     assert view.summary.text().startswith(f"{len(plain.photo_ids)} photo")
 
-    # 👍 on red circles, 👎 on the rest of what the search found
+    # 👍 on red circles, 👎 on the other red shapes the search found
     paths = {f.id: str(Path(f.path).resolve()) for f in store.photo_files()}
 
     def is_red_circle(pid: int) -> bool:

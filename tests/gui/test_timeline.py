@@ -11,6 +11,7 @@ from pathlib import Path
 from guitest import launch_indexed, wait_results
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QAbstractItemView
 
 from photoclip.ui.grid_model import date_title
 from photoclip.ui.grid_view import HEADER_HEIGHT
@@ -161,13 +162,13 @@ def test_3_weaker_matches_keep_true_colours_below_an_other_photos_header(
     assert weaker.left() == 0
     assert weaker.top() + grid.verticalOffset() == layout.tops[1] + HEADER_HEIGHT
     # ...and is painted as it is, not washed toward white.
-    grid.scrollTo(model.index(strong))
+    grid.clearSelection()
+    grid.setCurrentIndex(model.index(0))  # (the current tile is drawn framed)
+    grid.scrollTo(model.index(strong), QAbstractItemView.ScrollHint.PositionAtCenter)
     dpr = grid.devicePixelRatioF()
     pid = model.ids[strong]
     grid.viewport().update()
     qtbot.waitUntil(lambda: window.thumbnails.peek(pid, dpr) is not None, timeout=10_000)
-    grid.clearSelection()
-    grid.setCurrentIndex(model.index(0))
     rect = grid.visualRect(model.index(strong))
     shot = grid.viewport().grab().toImage()
     thumb = window.thumbnails.peek(pid, dpr).toImage()

@@ -206,13 +206,16 @@ def test_a_version_1_library_gains_the_phrase_cache_and_keeps_everything(tmp_pat
 
     store = Store(db)
     try:
-        assert store.schema_version == SCHEMA_VERSION == 5
+        assert store.schema_version == SCHEMA_VERSION == 6
         assert os.path.basename(store.photo(store.list_photo_ids()[0])["path"]) == "a.jpg"
         store.remember_text_vectors(model, {"a red circle": np.ones(4, np.float32)})
         assert list(store.text_vectors(model, ["a red circle"])) == ["a red circle"]
         # v3: the scan's footing per folder; nothing known yet for a folder scanned by v1.
         assert store.folder_state(folder).device is None
         assert store.folder_state(folder).mount_points == {}
+        # v6: extra views; a v1 photo (no recorded size) needs none.
+        assert store.conn.execute("SELECT COUNT(*) FROM view_vectors").fetchone()[0] == 0
+        assert store.photo_ids_without_views(model, folder) == set()
     finally:
         store.close()
     assert len(list(db.parent.glob("library.db.v1.*.bak"))) == 1
@@ -423,6 +426,7 @@ def test_removing_a_folder_forgets_it_but_never_touches_the_photos(library, tmp_
         "indexed": 1,
         "problems": 0,
         "vectors": 0,
+        "wide_photos": 0,
         "remembered_phrases": 0,
     }
     assert library.conn.execute("SELECT COUNT(*) FROM thumbnails").fetchone()[0] == 0
