@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,8 +40,6 @@ OUT = REPO / "bench" / "out"
 CACHE = REPO / ".cache"
 MODEL = "ViT-B-32-256"  # 512 dimensions: the default model's matrix, of its random twin
 TINY = "tiny-shapes"
-# This checkout's own file: the bundled model is looked up through the installed package,
-# which may be another checkout whose tiny model changes under a run (a full re-embed).
 TINY_WEIGHTS = REPO / "resources" / "models" / TINY / "open_clip_model.safetensors"
 TOP = 50
 PHRASES = [
@@ -267,9 +266,13 @@ def part_rescan(files: int, runs: int) -> None:
         marker.write_text(str(files))
         line("made the files", f"{time.perf_counter() - started:.0f} s")
 
+    # The rescan measures the scan, not the model: the library is indexed once with a copy of
+    # the tiny model kept beside it, so a retrained tiny model never re-embeds it all.
+    weights = base / "tiny-shapes.safetensors"
+
     def index(*paths: str) -> tuple[float, str]:
         cmd = [sys.executable, "-m", "photoclip", "index", *paths, "--library", str(lib),
-               "--model", TINY, "--weights", str(TINY_WEIGHTS)]  # fmt: skip
+               "--model", TINY, "--weights", str(weights)]  # fmt: skip
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=REPO, env=environment(), capture_output=True, text=True)
         took = time.perf_counter() - t0
@@ -280,9 +283,11 @@ def part_rescan(files: int, runs: int) -> None:
 
     done = base / "library.done"
     if not done.exists():
+        shutil.copyfile(TINY_WEIGHTS, weights)
         took, said = index(str(root))
         done.write_text(said)
         line("indexed once with the tiny model", f"{took:.0f} s ({said})")
+    index()  # untimed: the library learns this weights file (no torch after), caches warm
     times, said = [], ""
     for _ in range(runs):
         took, said = index()
