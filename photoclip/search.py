@@ -276,38 +276,42 @@ class VectorIndex:
 
     def _load_new(self) -> bool:
         """The vectors written since the last load, ``LOAD_ROWS`` at a time, each chunk made
-        float16 as it comes; a re-embedded photo's new vector replaces its old one. True when
-        there were any."""
+        float16 as it comes. True when there were any."""
         before = self._rows.n
         if before == 0:
             self._rows.reserve(self.store.vector_count(self.model_id))
-        new = []
+        chunks = 0
         while True:
             ids, mat, last = self.store.vectors_since(
                 self.model_id, self._last_id, self.dim, limit=LOAD_ROWS
             )
             if not len(ids):
                 break
-            self._rows.append(ids, half_matrix.as_half(mat))
+            self._rows.append(ids, mat)  # float32 to float16 as it is copied in
             self._last_id = last
-            new.append(ids)
+            chunks += 1
             if len(ids) < LOAD_ROWS:
                 break
-        if not new or (before == 0 and len(new) == 1):
-            return bool(new)
-        added = np.concatenate(new)
-        stale = np.zeros(self._rows.n, bool)
+        if before or chunks > 1:  # one read of the table holds each photo once
+            self._drop_replaced(before)
+        return chunks > 0
+
+    def _drop_replaced(self, before: int) -> None:
+        """A photo re-embedded since the last load, or between two chunks of this one, has
+        its older vectors dropped: the newest (the last row of it) wins."""
+        ids = self._rows.ids
+        new = ids[before:]
+        stale = np.zeros(len(ids), bool)
         if before:
-            stale[:before] = np.isin(self._rows.ids[:before], added)
-        if len(new) > 1:  # a photo re-embedded between two chunks of this load
-            _, last_seen = np.unique(added[::-1], return_index=True)
-            if len(last_seen) < len(added):
-                newest = np.zeros(len(added), bool)
-                newest[len(added) - 1 - last_seen] = True
-                stale[before:] = ~newest
+            stale[:before] = np.isin(ids[:before], new)
+        ordered = np.sort(new)
+        if (ordered[1:] == ordered[:-1]).any():
+            _, last_seen = np.unique(new[::-1], return_index=True)
+            newest = np.zeros(len(new), bool)
+            newest[len(new) - 1 - last_seen] = True
+            stale[before:] = ~newest
         if stale.any():
             self._rows.keep(~stale)
-        return True
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         """(photo ids, their vectors as float16)."""
