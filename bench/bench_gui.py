@@ -74,18 +74,27 @@ os._exit(0)  # don't wait for the model to finish loading in the background
 """
 
 
-def bench_launch(runs: int) -> None:
-    print("Launch to first painted window (fresh process, empty library):", flush=True)
+def bench_launch(
+    runs: int,
+    library: Path | None = None,
+    model: str = MODEL,
+    env: dict[str, str] | None = None,
+) -> list[float]:
+    """Process start to first painted window, fresh processes; on ``library`` (else a new,
+    empty one each time). Returns the times in seconds."""
+    what = f"{library}" if library else "empty library"
+    print(f"Launch to first painted window (fresh process, {what}):", flush=True)
     totals, in_process, torch_loaded = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(runs):
             script = _LAUNCH_SCRIPT.format(
-                settings=f"{tmp}/s{n}.ini", library=f"{tmp}/lib{n}", model=MODEL, n=n
-            )
+                settings=f"{tmp}/s{n}.ini", library=str(library or f"{tmp}/lib{n}"),
+                model=model, n=n,
+            )  # fmt: skip
             spawned = time.time()
             proc = subprocess.run(
                 [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
-                timeout=300,
+                timeout=300, env=env,
             )  # fmt: skip
             paint = [ln for ln in proc.stdout.splitlines() if ln.startswith("PAINT")]
             if not paint:
@@ -101,6 +110,7 @@ def bench_launch(runs: int) -> None:
         f"{statistics.median(in_process) * 1000:.0f} ms",
     )
     line("torch imported before first paint", "yes (bad)" if any(torch_loaded) else "no")
+    return totals
 
 
 # -- 1b. launch to the first ranked results of a new phrase, default model ----------------------
@@ -117,12 +127,18 @@ settings = QSettings({settings!r}, QSettings.Format.IniFormat)
 window = app.launch(app.Options([], {library!r}, {model!r}, None), settings=settings,
                     instance_name="bench-first-{n}-" + str(os.getpid()))
 phrase = {phrase!r}
+def peak_rss():  # VmHWM: this process's own peak (ru_maxrss carries the parent's over exec)
+    with open("/proc/self/status") as f:
+        return next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("VmHWM:"))
 def on_page(page):
     if page.query.kind == "text" and page.query.text == phrase and page.rows:
         torch = "torch" in sys.modules
-        took = time.perf_counter() - started
-        print(f"RESULTS {{took:.6f}} torch={{torch}} rows={{len(page.rows)}}")
-        QTimer.singleShot(0, qapp.quit)
+        print(f"RESULTS {{time.time():.6f}} torch={{torch}} rows={{len(page.rows)}} "
+              f"rss={{peak_rss()}}", flush=True)
+        QTimer.singleShot({linger_ms}, settled)
+def settled():
+    print(f"SETTLED rss={{peak_rss()}} torch={{'torch' in sys.modules}}", flush=True)
+    os._exit(0)  # quitting would wait for the app's background work
 window.services.search_worker.pageReady.connect(on_page)
 window.show()
 window.search_bar.set_text(phrase)  # typed at once: the search waits for what it needs
@@ -130,6 +146,39 @@ QTimer.singleShot(120_000, lambda: os._exit(3))
 qapp.exec()
 os._exit(0)
 """
+
+
+def first_results(
+    library: Path | str,
+    model: str,
+    phrase: str,
+    env: dict[str, str],
+    tmp: str,
+    n: int = 0,
+    linger_s: float = 0.0,
+) -> dict[str, Any]:
+    """One fresh app process on ``library``: ``phrase`` typed at once. Returns the seconds from
+    process start to its first ranked results, whether torch was imported for them, the peak
+    RSS then, and the peak RSS ``linger_s`` later (work the app started meanwhile)."""
+    script = _FIRST_RESULTS_SCRIPT.format(
+        settings=f"{tmp}/s{n}.ini", library=str(library), model=model, n=n, phrase=phrase,
+        linger_ms=round(linger_s * 1000),
+    )  # fmt: skip
+    spawned = time.time()
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300 + linger_s)  # fmt: skip
+    got = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith("RESULTS")]
+    if not got:
+        print(proc.stderr[-2000:])
+        raise SystemExit("bench_gui: no results came")
+    settled = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith("SETTLED")]
+    return {
+        "seconds": float(got[0][1]) - spawned,
+        "torch": "torch=True" in got[0],
+        "rss": int(got[0][-1].removeprefix("rss=")),
+        "rss_settled": int(settled[0][1].removeprefix("rss=")) if settled else None,
+        "torch_settled": bool(settled) and "torch=True" in settled[0],
+    }
 
 
 def bench_first_results(runs: int, photos: int = 40) -> None:
@@ -153,19 +202,9 @@ def bench_first_results(runs: int, photos: int = 40) -> None:
                         "--model", model], env=env, check=True, capture_output=True)  # fmt: skip
         totals, torch_loaded = [], []
         for n in range(runs):
-            script = _FIRST_RESULTS_SCRIPT.format(
-                settings=f"{tmp}/s{n}.ini", library=lib, model=model, n=n,
-                phrase=f"a lighthouse on a cliff at sunset {n}",
-            )  # fmt: skip
-            spawned = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
-                                  capture_output=True, text=True, timeout=300)  # fmt: skip
-            got = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULTS")]
-            if not got:
-                print(proc.stderr[-2000:])
-                raise SystemExit("bench_gui: no results came")
-            totals.append(time.perf_counter() - spawned)
-            torch_loaded.append("torch=True" in got[0])
+            run = first_results(lib, model, f"a lighthouse on a cliff at sunset {n}", env, tmp, n)
+            totals.append(run["seconds"])
+            torch_loaded.append(run["torch"])
     each = ", ".join(f"{t:.2f}" for t in totals)
     line("process start to first ranked results (median)",
          f"{statistics.median(totals) * 1000:.0f} ms  ({each} s)")  # fmt: skip
@@ -192,22 +231,25 @@ def _thumbnails(count: int) -> list[bytes]:
     return out
 
 
-def build_library(db_path: Path, photos: int) -> None:
-    """100k indexed photos written straight into a real library: rows, thumbnails and random
-    unit vectors filed under the tiny model's identity."""
+def build_library(db_path: Path, photos: int, model: str = MODEL) -> None:
+    """Indexed photos (100k here, 1M in bench_scale) written straight into a real library:
+    rows, thumbnails and random unit vectors filed under the identity of ``model`` (64
+    dimensions for the tiny model, 512 for ViT-B-32-256), which the library is set to use."""
     import numpy as np
 
     from photoclip.embedder import load_embedder
     from photoclip.store import Store
 
     started = time.perf_counter()
-    embedder = load_embedder(MODEL, allow_download=False, threads=1)
+    embedder = load_embedder(model, allow_download=False, threads=1)
     if db_path.exists():
         store = Store(db_path)
         ready = (
             store.counts()["indexed"] == photos
             and store.vector_count(store.model_id(embedder.identity)) == photos
         )
+        if ready:
+            _checked_for_copies(store, store.model_id(embedder.identity))
         store.close()
         if ready:
             return
@@ -222,10 +264,12 @@ def build_library(db_path: Path, photos: int) -> None:
     with store.transaction() as conn:
         cur = conn.execute("INSERT INTO folders (path, added_at) VALUES (?, ?)", ("/bench", now))
         folder_id = cur.lastrowid
-        for start in range(0, photos, 5000):
-            ids = range(start + 1, min(photos, start + 5000) + 1)
-            vecs = rng.standard_normal((len(ids), dim)).astype(np.float32)
-            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('model', ?)", (model,))
+    for start in range(0, photos, 5000):  # a transaction per chunk: a million rows' WAL is big
+        ids = range(start + 1, min(photos, start + 5000) + 1)
+        vecs = rng.standard_normal((len(ids), dim)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        with store.transaction() as conn:
             conn.executemany(
                 "INSERT INTO photos (id, folder_id, path, size, mtime_ns, status, format, width, "
                 "height, taken_at, taken_at_source, indexed_at) "
@@ -244,7 +288,7 @@ def build_library(db_path: Path, photos: int) -> None:
                 "INSERT INTO vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
                 [(i, model_id, v.tobytes()) for i, v in zip(ids, vecs, strict=True)],
             )
-        conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('model', ?)", (MODEL,))
+    _checked_for_copies(store, model_id)
     store.close()
     size_mb = db_path.stat().st_size / 1e6
     line(
@@ -253,11 +297,25 @@ def build_library(db_path: Path, photos: int) -> None:
     )
 
 
+def _checked_for_copies(store: Any, model_id: int) -> None:
+    """As in a library photoclip indexed, whose new photos were checked for copies as they
+    came (duplicates.py): else the app's first scan would check all of them at launch."""
+    last = store.conn.execute("SELECT MAX(id) FROM vectors").fetchone()[0]
+    store.set_setting(f"duplicates.checked.{model_id}", str(last))
+    store.set_setting("duplicates.model", str(model_id))
+
+
 # -- 2 and 3: the app over the big library -----------------------------------------------------
 
 
 def bench_app(
-    db_path: Path, photos: int, queries: int, frames: int, threads: int, verbose: bool = False
+    db_path: Path,
+    photos: int,
+    queries: int,
+    frames: int,
+    threads: int,
+    verbose: bool = False,
+    model: str = MODEL,
 ) -> None:
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
@@ -270,7 +328,7 @@ def bench_app(
     settings = QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat)
     settings.setValue("threads", threads)
     window = app.launch(
-        app.Options([], str(db_path), MODEL, None), settings=settings,
+        app.Options([], str(db_path), model, None), settings=settings,
         instance_name=f"bench-gui-{os.getpid()}",
     )  # fmt: skip
     assert window is not None
@@ -328,7 +386,7 @@ def bench_app(
 
         model_threads = threads or os.cpu_count()
         print(
-            f"Keystroke to updated grid ({photos:,} photos, tiny model with {model_threads} CPU "
+            f"Keystroke to updated grid ({photos:,} photos, {model} with {model_threads} CPU "
             "threads, Enter, no debounce):"
         )
         window.search_bar.set_text("warm up the vector matrix")

@@ -529,7 +529,7 @@ class Duplicates:
     def pending(self) -> bool:
         """Whether photos indexed since the last check haven't been checked yet."""
         checked = int(self.store.get_setting(self._checked_key, "0") or 0)
-        return len(self.store.vectors_since(self.model_id, checked, self.dim)[0]) > 0
+        return len(self.store.vectors_since(self.model_id, checked, self.dim, limit=1)[0]) > 0
 
     def scan(
         self,
@@ -541,9 +541,11 @@ class Duplicates:
         """Check the photos indexed since the last scan against the whole library (all of
         them, the first time or with ``full``) and remember the pairs found."""
         checked = 0 if full else int(self.store.get_setting(self._checked_key, "0") or 0)
-        ids, mat, last = self.store.vectors_since(self.model_id, 0, self.dim)
         if checked and self.store.get_setting("duplicates.model") != str(self.model_id):
             checked = 0  # pairs found with another model's vectors: start over
+        if checked and not self.pending():  # nothing new: don't read the library's vectors
+            return ScanReport(False, 0, dict.fromkeys(KINDS, 0), 0)
+        ids, mat, last = self.store.vectors_since(self.model_id, 0, self.dim)
         full = checked == 0
         new_ids = ids if full else self.store.vectors_since(self.model_id, checked, self.dim)[0]
         report = ScanReport(full, len(new_ids), dict.fromkeys(KINDS, 0), 0)

@@ -1,7 +1,8 @@
 """Ranks the library against a query: text, an image, or an algebra of both.
 
-Vectors live in one normalised float32 matrix per model, loaded once and updated
-incrementally from the store; a query is one matrix-vector product plus ``argpartition``."""
+Vectors live in one normalised matrix per model, held as float16 (half_matrix.py: a million
+photos in 1 GB), loaded once a chunk at a time and updated incrementally from the store; a
+query is one matrix-vector product in float32 chunks plus ``argpartition``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import preprocess
+from . import half_matrix, preprocess
 from .calibration import (
     CANDIDATES,
     NEUTRAL_CAPTIONS,
@@ -159,14 +160,21 @@ class SearchResult:
     terms: list[Term] = field(default_factory=list)
 
 
+# Vectors read from the library per step while loading: 4,096 x 512 float32 is 8 MB, so a
+# load holds a chunk of float32 vectors and their SQLite blobs, never the library's (a
+# million 512-d vectors loaded in 5.6 s here, 6.1 s 20,000 at a time).
+LOAD_ROWS = 4096
+
+
 class GrowableMatrix:
     """Row-append with amortised O(1) growth (doubling), so indexing 100k photos doesn't copy
-    the whole matrix per batch."""
+    the whole matrix per batch; rows are stored as ``dtype`` (float16 for the index)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, dtype: Any = np.float32) -> None:
         self.dim = dim
+        self.dtype = np.dtype(dtype)
         self._ids = np.zeros(1024, np.int64)
-        self._mat = np.zeros((1024, dim), np.float32)
+        self._mat = np.zeros((1024, dim), self.dtype)
         self.n = 0
 
     @property
@@ -177,23 +185,37 @@ class GrowableMatrix:
     def matrix(self) -> np.ndarray:
         return self._mat[: self.n]
 
+    def reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows in all, so that a load of known size never grows (growing
+        holds the old and the new matrix at once)."""
+        if rows > len(self._ids):
+            self._grow(rows)
+
+    def _grow(self, cap: int) -> None:
+        new_ids = np.zeros(cap, np.int64)
+        new_mat = np.zeros((cap, self.dim), self.dtype)
+        new_ids[: self.n] = self.ids
+        new_mat[: self.n] = self.matrix
+        self._ids, self._mat = new_ids, new_mat
+
     def append(self, ids: np.ndarray, rows: np.ndarray) -> None:
         need = self.n + len(ids)
         if need > len(self._ids):
-            cap = max(need, 2 * len(self._ids))
-            new_ids = np.zeros(cap, np.int64)
-            new_mat = np.zeros((cap, self.dim), np.float32)
-            new_ids[: self.n] = self.ids
-            new_mat[: self.n] = self.matrix
-            self._ids, self._mat = new_ids, new_mat
+            self._grow(max(need, 2 * len(self._ids)))
         self._ids[self.n : need] = ids
         self._mat[self.n : need] = rows
         self.n = need
 
     def keep(self, mask: np.ndarray) -> None:
-        kept = int(mask.sum())
-        self._ids[:kept] = self.ids[mask]
-        self._mat[:kept] = self.matrix[mask]
+        """Keep the rows where ``mask`` is true, in order; a chunk at a time, so that no
+        copy of the kept rows is ever made whole."""
+        kept = 0
+        for start in range(0, self.n, LOAD_ROWS):
+            part = mask[start : start + LOAD_ROWS]
+            rows = np.flatnonzero(part) + start
+            self._ids[kept : kept + len(rows)] = self._ids[rows]
+            self._mat[kept : kept + len(rows)] = self._mat[rows]
+            kept += len(rows)
         self.n = kept
 
 
@@ -207,17 +229,17 @@ def robust_spread(scores: np.ndarray, sample: int = 4096) -> np.ndarray:
 
 
 class VectorIndex:
-    """All vectors of one model, as a matrix kept in step with the store, and the extra views
-    of the photos that have them (preprocess.extra_view_boxes): ``scores`` rates a photo by
-    its best view."""
+    """All vectors of one model, as a float16 matrix kept in step with the store (float32 on
+    disk: the user's compute, kept exact), and the extra views of the photos that have them
+    (preprocess.extra_view_boxes): ``scores`` rates a photo by its best view."""
 
     def __init__(self, store: Store, model_id: int, dim: int) -> None:
         self.store = store
         self.model_id = model_id
         self.dim = dim
-        self._rows = GrowableMatrix(dim)
+        self._rows = GrowableMatrix(dim, np.float16)
         self._last_id = 0
-        self._views = GrowableMatrix(dim)  # ids: the photo each view is of
+        self._views = GrowableMatrix(dim, np.float16)  # ids: the photo each view is of
         self._views_last_id = 0
         self._view_rows: np.ndarray | None = None  # each view's row in _rows; None: to redo
         self._deletions = -1
@@ -229,13 +251,7 @@ class VectorIndex:
     def refresh(self) -> None:
         """Pick up vectors written since the last refresh, and drop deleted ones."""
         with self._lock:
-            ids, mat, last = self.store.vectors_since(self.model_id, self._last_id, self.dim)
-            if len(ids):
-                replaced = np.isin(self._rows.ids, ids)
-                if replaced.any():
-                    self._rows.keep(~replaced)  # re-embedded photos: the new vector wins
-                self._rows.append(ids, mat)
-                self._last_id = last
+            if self._load_new():
                 self._view_rows = None
             photos, owners, views, last = self.store.view_vectors_since(
                 self.model_id, self._views_last_id, self.dim
@@ -244,7 +260,7 @@ class VectorIndex:
                 replaced = np.isin(self._views.ids, photos)
                 if replaced.any():
                     self._views.keep(~replaced)  # a photo's new views replace its old ones
-                self._views.append(owners, views)
+                self._views.append(owners, half_matrix.as_half(views))
                 self._views_last_id = last
                 self._view_rows = None
             deletions = self.store.vector_deletions()
@@ -258,7 +274,47 @@ class VectorIndex:
                 self._deletions = deletions
                 self._view_rows = None
 
+    def _load_new(self) -> bool:
+        """The vectors written since the last load, ``LOAD_ROWS`` at a time, each chunk made
+        float16 as it comes. True when there were any."""
+        before = self._rows.n
+        if before == 0:
+            self._rows.reserve(self.store.vector_count(self.model_id))
+        chunks = 0
+        while True:
+            ids, mat, last = self.store.vectors_since(
+                self.model_id, self._last_id, self.dim, limit=LOAD_ROWS
+            )
+            if not len(ids):
+                break
+            self._rows.append(ids, mat)  # float32 to float16 as it is copied in
+            self._last_id = last
+            chunks += 1
+            if len(ids) < LOAD_ROWS:
+                break
+        if before or chunks > 1:  # one read of the table holds each photo once
+            self._drop_replaced(before)
+        return chunks > 0
+
+    def _drop_replaced(self, before: int) -> None:
+        """A photo re-embedded since the last load, or between two chunks of this one, has
+        its older vectors dropped: the newest (the last row of it) wins."""
+        ids = self._rows.ids
+        new = ids[before:]
+        stale = np.zeros(len(ids), bool)
+        if before:
+            stale[:before] = np.isin(ids[:before], new)
+        ordered = np.sort(new)
+        if (ordered[1:] == ordered[:-1]).any():
+            _, last_seen = np.unique(new[::-1], return_index=True)
+            newest = np.zeros(len(new), bool)
+            newest[len(new) - 1 - last_seen] = True
+            stale[before:] = ~newest
+        if stale.any():
+            self._rows.keep(~stale)
+
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids, their vectors as float16)."""
         with self._lock:
             return self._rows.ids, self._rows.matrix
 
@@ -267,20 +323,22 @@ class VectorIndex:
         return self._views.n
 
     def scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(photo ids, their vectors, their scores for ``query``: a vector, or a dim x k matrix
-        of k queries). A photo's score is its best view's: its own vector's, or one of its
-        extra views' less preprocess.EXTRA_VIEW_MARGIN times the spread of the query's scores
-        over the library (a margin in the query's own units: models differ in scale)."""
+        """(photo ids, their vectors as float16, their scores for ``query``: a vector, or a
+        dim x k matrix of k queries), computed in float32 (half_matrix.matmul). A photo's score
+        is its best view's: its own vector's, or one of its extra views' less
+        preprocess.EXTRA_VIEW_MARGIN times the spread of the query's scores over the library (a
+        margin in the query's own units: models differ in scale)."""
         with self._lock:
             ids, mat = self._rows.ids, self._rows.matrix
             if self._view_rows is None:
                 self._view_rows = self._locate_views(ids)
             rows, views = self._view_rows, self._views.matrix
-        scores = mat @ query
+        scores = half_matrix.matmul(mat, query)
         if len(rows):
             kept = rows >= 0
             margin = preprocess.EXTRA_VIEW_MARGIN * robust_spread(scores)
-            np.maximum.at(scores, rows[kept], views[kept] @ query - margin)
+            view_scores = half_matrix.matmul(views, query) - margin  # no copy of the views
+            np.maximum.at(scores, rows[kept], view_scores[kept])
         return ids, mat, scores
 
     def _locate_views(self, ids: np.ndarray) -> np.ndarray:
@@ -458,29 +516,30 @@ class Searcher:
         qvec = qvec.astype(np.float32)
         ids, mat, scores = self.index.scores(qvec)
         library = mat
+        # Filters keep each photo's row in the matrix (``at``), never a copy of the rows.
+        at = np.arange(len(ids))
         if filters is not None and filters.active:
             allowed = self.store.filtered_photo_ids(
                 filters.folder_id, filters.date_from, filters.date_to, filters.formats,
                 album_id=filters.album_id, favourites=filters.favourites,
             )  # fmt: skip
             keep = np.isin(ids, allowed)
-            ids, mat, scores = ids[keep], mat[keep], scores[keep]
+            ids, at, scores = ids[keep], at[keep], scores[keep]
         exclude = [*exclude, *self.store.hidden_photo_ids()]  # copies hidden (duplicates.py)
         if len(exclude):
             keep = ~np.isin(ids, np.asarray(exclude, np.int64))
-            ids, mat, scores = ids[keep], mat[keep], scores[keep]
+            ids, at, scores = ids[keep], at[keep], scores[keep]
         copies = np.ones(len(ids), np.int64)
         if self.fold_copies:
-            ids, mat, scores, copies = self._fold_copies(ids, mat, scores)
+            ids, at, scores, copies = self._fold_copies(ids, at, scores)
         n = len(ids)
         if n == 0:
             return SearchResult([], 0, 0, float("inf"), offset)
         threshold = strong_cut(scores)
         strong = scores >= threshold
         strong_count = int(strong.sum())
-        if strong_count and not self.about(
-            qvec, mat[top_k(scores, min(strong_count, CANDIDATES))], library
-        ):
+        best = at[top_k(scores, min(strong_count, CANDIDATES))]
+        if strong_count and not self.about(qvec, half_matrix.widen(mat[best]), library):
             threshold, strong[:], strong_count = float("inf"), False, 0
         end = min(n, offset + limit)
         if offset >= n:
@@ -499,19 +558,19 @@ class Searcher:
         return SearchResult(hits, n, strong_count, float(threshold), offset)
 
     def _fold_copies(
-        self, ids: np.ndarray, mat: np.ndarray, scores: np.ndarray
+        self, ids: np.ndarray, at: np.ndarray, scores: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each group of copies among the ranked photos folds into its best-scoring member,
         which carries how many it stands for. Before paging and the strong cut, so pages and
-        counts are of what the user sees."""
+        counts are of what the user sees. ``at``: each photo's row in the matrix."""
         copies = np.ones(len(ids), np.int64)
         members, groups = self._copy_groups()
         if not len(members) or not len(ids):
-            return ids, mat, scores, copies
+            return ids, at, scores, copies
         pos = np.clip(np.searchsorted(members, ids), 0, len(members) - 1)
         grouped = members[pos] == ids
         if grouped.sum() < 2:
-            return ids, mat, scores, copies
+            return ids, at, scores, copies
         rows = np.flatnonzero(grouped)
         gid = groups[pos[rows]]
         by_group = rows[np.lexsort((-scores[rows], gid))]  # each group's best first
@@ -521,7 +580,7 @@ class Searcher:
         copies[leaders] = np.diff(np.r_[np.flatnonzero(first), len(by_group)])
         keep = ~grouped
         keep[leaders] = True
-        return ids[keep], mat[keep], scores[keep], copies[keep]
+        return ids[keep], at[keep], scores[keep], copies[keep]
 
     def _copy_groups(self) -> tuple[np.ndarray, np.ndarray]:
         """(sorted photo ids, their group numbers) of the copies found (not similar shots),

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import half_matrix
 from .errors import AlbumError
 from .search import Filters, Searcher
 
@@ -182,22 +183,23 @@ class SmartAlbum:
         result = searcher.rank(qvec, limit=0, filters=filters)
         searcher.index.refresh()
         ids, mat, scores = searcher.index.scores(qvec.astype(np.float32))
+        at = np.arange(len(ids))  # each photo's row in ``mat``: filters never copy the matrix
         if filters is not None:
             allowed = self.store.filtered_photo_ids(
                 filters.folder_id, filters.date_from, filters.date_to, filters.formats,
                 album_id=filters.album_id, favourites=filters.favourites,
             )  # fmt: skip
             keep = np.isin(ids, allowed)
-            ids, mat, scores = ids[keep], mat[keep], scores[keep]
+            ids, at, scores = ids[keep], at[keep], scores[keep]
         hidden = self.store.hidden_photo_ids()
         if hidden:
             keep = ~np.isin(ids, hidden)
-            ids, mat, scores = ids[keep], mat[keep], scores[keep]
+            ids, at, scores = ids[keep], at[keep], scores[keep]
         examples = {p: v for p, v in self.store.examples(self.album_id).items() if p in set(ids)}
         positives = [p for p, v in examples.items() if v > 0]
         negatives = [p for p, v in examples.items() if v < 0]
         if len(positives) and len(negatives) and len(examples) >= MIN_EXAMPLES:
-            return self._learned(ids, mat, scores, qvec, examples)
+            return self._learned(ids, mat, at, scores, qvec, examples)
         strong = scores >= result.threshold
         for p in positives:
             strong[ids == p] = True
@@ -216,6 +218,7 @@ class SmartAlbum:
         self,
         ids: np.ndarray,
         mat: np.ndarray,
+        at: np.ndarray,
         scores: np.ndarray,
         qvec: np.ndarray,
         examples: dict[int, int],
@@ -231,7 +234,7 @@ class SmartAlbum:
             sample_y = (scores[sample] >= cut).astype(float)
         else:
             sample_y = np.zeros(0)
-        x = np.concatenate([mat[marked], mat[sample]]).astype(np.float64)
+        x = np.concatenate([mat[at[marked]], mat[at[sample]]]).astype(np.float64)
         y = np.concatenate([labels, sample_y])
         weight = np.concatenate([np.ones(len(marked)), np.full(len(sample), UNMARKED_WEIGHT)])
         prior = PRIOR_SCALE * qvec.astype(np.float64)
@@ -244,7 +247,8 @@ class SmartAlbum:
             held_out[k] = _sigmoid(float(x[k] @ w + b))
         threshold = choose_threshold(held_out, labels)
         w, b = fit(x, y, weight, prior)
-        prob = _sigmoid(mat.astype(np.float64) @ w + b)
+        # every photo's logit in float32 chunks (a float64 copy of a million vectors is 4 GB)
+        prob = _sigmoid(half_matrix.matmul(mat, w)[at].astype(np.float64) + b)
         member = prob >= threshold
         member[marked[labels > 0]] = True
         member[marked[labels == 0]] = False

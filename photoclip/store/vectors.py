@@ -77,12 +77,14 @@ class VectorsMixin(StoreBase):
         )
 
     def vectors_since(
-        self, model_id: int, after_id: int, dim: int
+        self, model_id: int, after_id: int, dim: int, limit: int | None = None
     ) -> tuple[np.ndarray, np.ndarray, int]:
-        """Vectors of ``model_id`` stored after row ``after_id``: (photo ids, matrix, last id)."""
+        """Vectors of ``model_id`` stored after row ``after_id``, the first ``limit`` of them
+        (None: all): (photo ids, matrix, last id). Call again from the last id for more."""
         rows = self.conn.execute(
-            f"SELECT v.id, v.photo_id, v.vector {self._SEARCHABLE} AND v.id > ? ORDER BY v.id",
-            (model_id, after_id),
+            f"SELECT v.id, v.photo_id, v.vector {self._SEARCHABLE} AND v.id > ? ORDER BY v.id "
+            "LIMIT ?",
+            (model_id, after_id, -1 if limit is None else limit),
         ).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, dim), np.float32), after_id

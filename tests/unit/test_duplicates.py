@@ -294,3 +294,42 @@ def test_a_library_that_all_looks_alike_keeps_only_its_closest_pairs(monkeypatch
         kept = set(zip(i.tolist(), j.tolist(), strict=True))
         closest = np.argsort(-np.triu(sims, 1), axis=None)[:50]
         assert {tuple(int(x) for x in np.unravel_index(c, sims.shape)) for c in closest} <= kept
+
+
+def test_a_check_with_nothing_new_reads_none_of_the_librarys_vectors(tmp_path, monkeypatch):
+    """After each `photoclip index` and each scan in the app: with a million photos, reading
+    every vector to find nothing new would hold gigabytes for nothing."""
+    import time
+
+    from photoclip.models import ModelIdentity
+
+    store = Store(tmp_path / "library.db")
+    (tmp_path / "photos").mkdir()
+    folder = store.add_folder(str(tmp_path / "photos"))
+    model = store.model_id(ModelIdentity("test-arch", "test", "f" * 64, 8))
+    vectors = unit(np.random.default_rng(3).normal(size=(20, 8)))
+    with store.transaction() as conn:
+        for i, vec in enumerate(vectors):
+            pid = store.upsert_photo(conn, {
+                "folder_id": folder, "path": str(tmp_path / "photos" / f"{i}.jpg"),
+                "size": 1000 + i, "mtime_ns": 1, "status": "indexed", "indexed_at": time.time(),
+            })  # fmt: skip
+            conn.execute(
+                "INSERT INTO vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
+                (pid, model, vec.tobytes()),
+            )
+    finder = duplicates.Duplicates(store, model, 8)
+    assert finder.scan().full
+    read: list[int] = []
+    real = store.vectors_since
+
+    def counted(model_id, after_id, dim, limit=None):
+        got = real(model_id, after_id, dim, limit)
+        read.append(len(got[0]))
+        return got
+
+    monkeypatch.setattr(store, "vectors_since", counted)
+    report = finder.scan()
+
+    assert not report.full and report.photos == 0
+    assert sum(read) == 0

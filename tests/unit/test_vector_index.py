@@ -8,8 +8,9 @@ import time
 import numpy as np
 import pytest
 
+from photoclip import search as search_module
 from photoclip.models import ModelIdentity
-from photoclip.search import Searcher, VectorIndex
+from photoclip.search import GrowableMatrix, Searcher, VectorIndex
 from photoclip.store import Store
 
 DIM = 8
@@ -78,8 +79,9 @@ def assert_index_matches_store(index: VectorIndex, lib: Library) -> None:
     ).fetchall()
     assert sorted(ids.tolist()) == sorted(pid for pid, _ in stored)
     by_id = {pid: np.frombuffer(blob, np.float32) for pid, blob in stored}
+    assert mat.dtype == np.float16  # held as float16; float32 on disk
     for pid, row in zip(ids.tolist(), mat, strict=True):
-        np.testing.assert_array_equal(row, by_id[pid])
+        np.testing.assert_array_equal(row, by_id[pid].astype(np.float16))
 
 
 def test_refresh_loads_every_vector_of_the_model(lib):
@@ -116,9 +118,9 @@ def test_new_vectors_are_appended_without_reloading(lib, monkeypatch):
     full_scans: list[int] = []
     real_since, real_all = lib.store.vectors_since, lib.store.vector_photo_ids
 
-    def recording_since(model_id, after_id, dim):
+    def recording_since(model_id, after_id, dim, limit=None):
         asked_after.append(after_id)
-        return real_since(model_id, after_id, dim)
+        return real_since(model_id, after_id, dim, limit)
 
     def recording_all(model_id):
         full_scans.append(model_id)
@@ -156,7 +158,9 @@ def test_a_re_embedded_photo_is_replaced_not_duplicated(lib):
     assert len(index) == 10
     assert_index_matches_store(index, lib)
     snapshot_ids, rows = index.snapshot()
-    np.testing.assert_array_equal(rows[snapshot_ids.tolist().index(ids[3])], fresh)
+    np.testing.assert_array_equal(
+        rows[snapshot_ids.tolist().index(ids[3])], fresh.astype(np.float16)
+    )
 
 
 def test_a_deleted_photo_drops_out_on_refresh(lib):
@@ -273,3 +277,81 @@ def test_pages_of_a_ranking_with_duplicate_photos_neither_repeat_nor_skip(lib):
     assert sorted(shown) == sorted(ids)
     scores = [h.score for page in pages for h in page]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_a_load_in_chunks_equals_a_load_in_one(lib, monkeypatch):
+    lib.add([f"{i}.jpg" for i in range(50)])
+    whole = lib.index()
+    whole.refresh()  # 50 rows: one chunk
+
+    monkeypatch.setattr(search_module, "LOAD_ROWS", 7)
+    chunked = lib.index()
+    chunked.refresh()  # 8 chunks
+
+    assert chunked.snapshot()[0].tolist() == whole.snapshot()[0].tolist()
+    np.testing.assert_array_equal(chunked.snapshot()[1], whole.snapshot()[1])
+    assert_index_matches_store(chunked, lib)
+
+
+def test_a_photo_re_embedded_between_two_chunks_of_a_load_is_there_once(lib, monkeypatch):
+    ids = lib.add([f"{i}.jpg" for i in range(30)])
+    monkeypatch.setattr(search_module, "LOAD_ROWS", 10)
+    real_since = lib.store.vectors_since
+    fresh = lib.unit()
+
+    def since_then_re_embed(model_id, after_id, dim, limit=None):
+        got = real_since(model_id, after_id, dim, limit)
+        if after_id == 0:  # the first chunk is read: photo 3 gets a new vector (a new row)
+            with lib.store.transaction() as conn:
+                lib.set_vector(conn, ids[3], fresh)
+        return got
+
+    monkeypatch.setattr(lib.store, "vectors_since", since_then_re_embed)
+    index = lib.index()
+    index.refresh()
+
+    assert len(index) == 30
+    assert_index_matches_store(index, lib)  # once, with the new vector
+    got_ids, rows = index.snapshot()
+    np.testing.assert_array_equal(rows[got_ids.tolist().index(ids[3])], fresh.astype(np.float16))
+
+
+def test_keeping_rows_across_chunks_keeps_them_in_order(monkeypatch):
+    monkeypatch.setattr(search_module, "LOAD_ROWS", 3)
+    rng = np.random.default_rng(5)
+    m = GrowableMatrix(4, np.float16)
+    rows = rng.normal(size=(20, 4)).astype(np.float16)
+    m.append(np.arange(20) * 10, rows)
+    mask = rng.random(20) < 0.5
+
+    m.keep(mask)
+
+    assert m.ids.tolist() == (np.arange(20) * 10)[mask].tolist()
+    np.testing.assert_array_equal(m.matrix, rows[mask])
+
+
+def test_the_strong_match_check_reads_the_vectors_of_the_photos_left_after_exclusions(lib):
+    lib.add([f"{i}.jpg" for i in range(200)])
+    target = lib.unit()
+    close = lib.add(
+        [f"close{i}.jpg" for i in range(6)],
+        [lib.unit(target + 0.1 * lib.rng.normal(size=DIM)) for _ in range(6)],
+    )
+    searcher = Searcher(lib.store, _IdentityOnly(ModelIdentity("test-arch", "test", "f" * 64, DIM)))
+    checked: list[np.ndarray] = []
+
+    def about(qvec, best_photos, library):
+        checked.append(best_photos)
+        return False
+
+    searcher.about = about  # type: ignore[method-assign]
+    excluded = close[:2]
+    searcher.rank(target, exclude=excluded)
+
+    assert len(checked) == 1 and len(checked[0])
+    ids, mat = searcher.index.snapshot()
+    scores = mat.astype(np.float32) @ target
+    scores[np.isin(ids, excluded)] = -np.inf
+    best = np.argsort(-scores, kind="stable")[: len(checked[0])]
+    assert not set(ids[best].tolist()) & set(excluded)
+    np.testing.assert_array_equal(checked[0], mat[best].astype(np.float32))
