@@ -50,6 +50,19 @@ def shapes_dir(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def shapes_searcher(tiny_embedder, shapes_dir, tmp_path_factory):
+    """A Searcher over a fresh library of ``shapes_dir`` indexed with the tiny model."""
+    from photoclip.indexer import Indexer
+    from photoclip.search import Searcher
+    from photoclip.store import Store
+
+    store = Store(tmp_path_factory.mktemp("lib") / "library.db")
+    Indexer(store, tiny_embedder).run([str(shapes_dir)], add=True)
+    yield Searcher(store, tiny_embedder)
+    store.close()
+
+
 @pytest.fixture(scope="session")
 def shapes_manifest(shapes_dir) -> dict[str, dict]:
     """Absolute path -> {colour, shape, background}."""

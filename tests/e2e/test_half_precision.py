@@ -11,9 +11,7 @@ import pytest
 
 from photoclip import preprocess
 from photoclip.calibration import CANDIDATES, NeutralBank, about_library, strong_cut
-from photoclip.indexer import Indexer
 from photoclip.search import Searcher, robust_spread, top_k
-from photoclip.store import Store
 from tools.shapes import COLOURS, SHAPES
 
 QUERIES = [f"a {colour} {shape}" for colour in COLOURS for shape in SHAPES]
@@ -21,11 +19,8 @@ SCORE_ERROR = 5e-4  # float16 keeps a unit vector's components to ~1 part in 2,0
 
 
 @pytest.fixture(scope="module")
-def searcher(tiny_embedder, shapes_dir, tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("lib") / "library.db")
-    Indexer(store, tiny_embedder).run([str(shapes_dir)], add=True)
-    yield Searcher(store, tiny_embedder)
-    store.close()
+def searcher(shapes_searcher):
+    return shapes_searcher
 
 
 def float32_scores(searcher: Searcher, qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

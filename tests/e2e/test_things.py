@@ -10,18 +10,12 @@ import pytest
 
 from bench.bench_things import TINY_THINGS, truth
 from photoclip.cli import main
-from photoclip.indexer import Indexer
-from photoclip.search import Searcher
-from photoclip.store import Store
 from photoclip.things import BUILT_IN, Things, thing_name
 
 
 @pytest.fixture(scope="module")
-def searcher(tiny_embedder, shapes_dir, tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("lib") / "library.db")
-    Indexer(store, tiny_embedder).run([str(shapes_dir)], add=True)
-    yield Searcher(store, tiny_embedder)
-    store.close()
+def searcher(shapes_searcher):
+    return shapes_searcher
 
 
 def test_photos_are_labelled_with_the_things_they_show(searcher, shapes_manifest):
