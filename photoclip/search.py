@@ -502,6 +502,28 @@ class Searcher:
             raise QueryError(f"The image {path} can't be found.")
         return self.search([term], exclude=exclude, **kwargs)
 
+    def candidates(
+        self, qvec: np.ndarray, filters: Filters | None = None, exclude: Sequence[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The photos a query ranks: (their ids, the library's matrix, each one's row in it,
+        their scores), after ``filters``, ``exclude`` and the copies hidden from search
+        (duplicates.py). Filters keep each photo's row, never a copy of the rows."""
+        self.index.refresh()
+        ids, mat, scores = self.index.scores(qvec.astype(np.float32))
+        at = np.arange(len(ids))
+        if filters is not None and filters.active:
+            allowed = self.store.filtered_photo_ids(
+                filters.folder_id, filters.date_from, filters.date_to, filters.formats,
+                album_id=filters.album_id, favourites=filters.favourites,
+            )  # fmt: skip
+            keep = np.isin(ids, allowed)
+            ids, at, scores = ids[keep], at[keep], scores[keep]
+        exclude = [*exclude, *self.store.hidden_photo_ids()]
+        if len(exclude):
+            keep = ~np.isin(ids, np.asarray(exclude, np.int64))
+            ids, at, scores = ids[keep], at[keep], scores[keep]
+        return ids, mat, at, scores
+
     def rank(
         self,
         qvec: np.ndarray,
@@ -512,23 +534,8 @@ class Searcher:
         sort_by_date: bool = False,
         exclude: Sequence[int] = (),
     ) -> SearchResult:
-        self.index.refresh()
         qvec = qvec.astype(np.float32)
-        ids, mat, scores = self.index.scores(qvec)
-        library = mat
-        # Filters keep each photo's row in the matrix (``at``), never a copy of the rows.
-        at = np.arange(len(ids))
-        if filters is not None and filters.active:
-            allowed = self.store.filtered_photo_ids(
-                filters.folder_id, filters.date_from, filters.date_to, filters.formats,
-                album_id=filters.album_id, favourites=filters.favourites,
-            )  # fmt: skip
-            keep = np.isin(ids, allowed)
-            ids, at, scores = ids[keep], at[keep], scores[keep]
-        exclude = [*exclude, *self.store.hidden_photo_ids()]  # copies hidden (duplicates.py)
-        if len(exclude):
-            keep = ~np.isin(ids, np.asarray(exclude, np.int64))
-            ids, at, scores = ids[keep], at[keep], scores[keep]
+        ids, library, at, scores = self.candidates(qvec, filters, exclude)
         copies = np.ones(len(ids), np.int64)
         if self.fold_copies:
             ids, at, scores, copies = self._fold_copies(ids, at, scores)
@@ -539,7 +546,7 @@ class Searcher:
         strong = scores >= threshold
         strong_count = int(strong.sum())
         best = at[top_k(scores, min(strong_count, CANDIDATES))]
-        if strong_count and not self.about(qvec, half_matrix.widen(mat[best]), library):
+        if strong_count and not self.about(qvec, half_matrix.widen(library[best]), library):
             threshold, strong[:], strong_count = float("inf"), False, 0
         end = min(n, offset + limit)
         if offset >= n:

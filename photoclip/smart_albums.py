@@ -181,20 +181,7 @@ class SmartAlbum:
         qvec = searcher.query_vector(self.query.text)
         filters = self.query.search_filters()
         result = searcher.rank(qvec, limit=0, filters=filters)
-        searcher.index.refresh()
-        ids, mat, scores = searcher.index.scores(qvec.astype(np.float32))
-        at = np.arange(len(ids))  # each photo's row in ``mat``: filters never copy the matrix
-        if filters is not None:
-            allowed = self.store.filtered_photo_ids(
-                filters.folder_id, filters.date_from, filters.date_to, filters.formats,
-                album_id=filters.album_id, favourites=filters.favourites,
-            )  # fmt: skip
-            keep = np.isin(ids, allowed)
-            ids, at, scores = ids[keep], at[keep], scores[keep]
-        hidden = self.store.hidden_photo_ids()
-        if hidden:
-            keep = ~np.isin(ids, hidden)
-            ids, at, scores = ids[keep], at[keep], scores[keep]
+        ids, mat, at, scores = searcher.candidates(qvec, filters)
         examples = {p: v for p, v in self.store.examples(self.album_id).items() if p in set(ids)}
         positives = [p for p, v in examples.items() if v > 0]
         negatives = [p for p, v in examples.items() if v < 0]
