@@ -54,6 +54,25 @@ def _rename(store: Any, album_id: int, name: str) -> str:
     return str(store.album(album_id).name)
 
 
+def name_dialog(owner: Any, parent: QWidget, title: str, label: str, text: str) -> QInputDialog:
+    """A dialog asking for a name, not opened yet. ``owner.name_dialog`` holds it until it
+    closes (so the owner, and tests, can find the one that is open)."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.setLabelText(label)
+    dialog.setTextValue(text)
+    dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+
+    def closed(_: int) -> None:
+        if owner.name_dialog is dialog:
+            owner.name_dialog = None
+        dialog.deleteLater()
+
+    dialog.finished.connect(closed)
+    owner.name_dialog = dialog
+    return dialog
+
+
 class HeartDelegate(ThumbnailDelegate):
     """The grid's tiles, with a heart on the favourites (a set lookup: no I/O in paint)."""
 
@@ -415,21 +434,10 @@ class CollectionsController(QObject):
             self.message.emit("That album is empty: nothing to export.")
 
     def _name_dialog(self, title: str, label: str, text: str) -> QInputDialog:
-        dialog = QInputDialog(self.host)
-        dialog.setWindowTitle(title)
-        dialog.setLabelText(label)
-        dialog.setTextValue(text)
-        dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        dialog = name_dialog(self, self.host, title, label, text)
         dialog.setOkButtonText("OK")
         dialog.resize(max(dialog.sizeHint().width(), 380), dialog.sizeHint().height())
-        dialog.finished.connect(lambda _: self._dialog_closed(dialog))
-        self.name_dialog = dialog
         return dialog
-
-    def _dialog_closed(self, dialog: QInputDialog) -> None:
-        if self.name_dialog is dialog:
-            self.name_dialog = None
-        dialog.deleteLater()
 
     def _on_dropped(self, place: pl.Place, paths: list[str]) -> None:
         if place.album_id is None:

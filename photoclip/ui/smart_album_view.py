@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
@@ -34,6 +33,7 @@ from .. import places as pl
 from ..errors import PhotoclipError
 from ..search import Searcher
 from ..smart_albums import Membership, SmartAlbum, SmartQuery
+from .collections import name_dialog
 from .tasks import run_task
 
 SECTION = "Smart albums"
@@ -208,20 +208,13 @@ class SmartAlbumView(QDialog):
         self.mark([int(it.data(PhotoRole)) for it in self.photos.selectedItems()], label)
 
     def ask_to_freeze(self) -> None:
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Freeze into Album")
-        dialog.setLabelText("A normal album of the photos in this smart album now, named:")
-        dialog.setTextValue(f"{self.album.name} (frozen)")
-        dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        dialog = name_dialog(
+            self, self, "Freeze into Album",
+            "A normal album of the photos in this smart album now, named:",
+            f"{self.album.name} (frozen)",
+        )  # fmt: skip
         dialog.textValueSelected.connect(self.freeze)
-        dialog.finished.connect(lambda _: self._dialog_closed(dialog))
-        self.name_dialog = dialog
         dialog.open()
-
-    def _dialog_closed(self, dialog: QInputDialog) -> None:
-        if self.name_dialog is dialog:
-            self.name_dialog = None
-        dialog.deleteLater()
 
     def freeze(self, name: str) -> None:
         def work() -> int:
@@ -287,20 +280,12 @@ class SmartAlbums(QObject):
         if not query.text:
             self.window.show_message("Type a search first, then save it as a smart album.")
             return
-        dialog = QInputDialog(self.window)
-        dialog.setWindowTitle("Save Search as Smart Album")
-        dialog.setLabelText(f"A smart album of the photos matching “{query.text}”, named:")
-        dialog.setTextValue(query.text)
-        dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        dialog = name_dialog(
+            self, self.window, "Save Search as Smart Album",
+            f"A smart album of the photos matching “{query.text}”, named:", query.text,
+        )  # fmt: skip
         dialog.textValueSelected.connect(lambda name: self.save(name, query))
-        dialog.finished.connect(lambda _: self._dialog_closed(dialog))
-        self.name_dialog = dialog
         dialog.open()
-
-    def _dialog_closed(self, dialog: QInputDialog) -> None:
-        if self.name_dialog is dialog:
-            self.name_dialog = None
-        dialog.deleteLater()
 
     def save(self, name: str, query: SmartQuery) -> None:
         searcher = self._searcher()
