@@ -12,18 +12,16 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from ..duplicates import KIND_NAMES, Duplicates, Group
 from ..errors import PhotoclipError
+from .panels import lay_out_window
 from .tasks import run_task
 
 GroupRole = Qt.ItemDataRole.UserRole + 1
@@ -64,17 +62,10 @@ class DuplicatesView(QDialog):
         )
         self.trash_rest.setVisible(trash is not None)
         self.undo_button = QPushButton("Undo")
-        buttons = QHBoxLayout()
-        for b in (self.keep_all, self.hide_rest, self.trash_rest, self.undo_button):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.close)
-        buttons.addWidget(close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.tree, 1)
-        layout.addLayout(buttons)
+        lay_out_window(
+            self, self.summary, self.tree,
+            (self.keep_all, self.hide_rest, self.trash_rest, self.undo_button),
+        )  # fmt: skip
         self.keep_all.clicked.connect(lambda: self._resolve(self.finder.keep_all))
         self.hide_rest.clicked.connect(lambda: self._resolve(self.finder.hide_rest))
         self.undo_button.clicked.connect(self._undo_last)

@@ -1,13 +1,15 @@
 """Small panels around the grid: the message banner (model unavailable, errors), the first-run
-empty state, and the overlay shown while something is dragged over the window."""
+empty state, and the overlay shown while something is dragged over the window; and the layout
+the windows beside it share (lay_out_window)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
+    QDialogButtonBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -18,6 +20,24 @@ from PySide6.QtWidgets import (
 )
 
 from .icons import app_icon
+
+
+def lay_out_window(
+    window: QWidget, summary: QWidget, body: QWidget, buttons: Sequence[QWidget]
+) -> None:
+    """The layout of the Things, Duplicates and smart album windows: a summary line, the body,
+    and a row of ``buttons`` with Close at its right."""
+    row = QHBoxLayout()
+    for button in buttons:
+        row.addWidget(button)
+    row.addStretch(1)
+    close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    close.rejected.connect(window.close)
+    row.addWidget(close)
+    layout = QVBoxLayout(window)
+    layout.addWidget(summary)
+    layout.addWidget(body, 1)
+    layout.addLayout(row)
 
 
 class Banner(QFrame):

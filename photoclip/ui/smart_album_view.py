@@ -17,15 +17,12 @@ from PySide6.QtGui import QAction, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -34,6 +31,7 @@ from ..errors import PhotoclipError
 from ..search import Searcher
 from ..smart_albums import Membership, SmartAlbum, SmartQuery
 from .collections import name_dialog
+from .panels import lay_out_window
 from .tasks import run_task
 
 SECTION = "Smart albums"
@@ -112,17 +110,10 @@ class SmartAlbumView(QDialog):
         self.unmark.setToolTip("Forget what you said about the selected photos")
         self.freeze_button = QPushButton("Freeze into Album…")
         self.freeze_button.setToolTip("Make a normal album of the photos in it now")
-        row = QHBoxLayout()
-        for b in (self.belongs, self.not_belongs, self.unmark, self.freeze_button):
-            row.addWidget(b)
-        row.addStretch(1)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.close)
-        row.addWidget(close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.photos, 1)
-        layout.addLayout(row)
+        lay_out_window(
+            self, self.summary, self.photos,
+            (self.belongs, self.not_belongs, self.unmark, self.freeze_button),
+        )  # fmt: skip
         self.belongs.clicked.connect(lambda: self.mark_selected(1))
         self.not_belongs.clicked.connect(lambda: self.mark_selected(-1))
         self.unmark.clicked.connect(lambda: self.mark_selected(None))

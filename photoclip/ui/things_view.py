@@ -10,8 +10,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QListView,
@@ -19,12 +17,12 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
 from ..errors import PhotoclipError
 from ..things import Labels, Things
+from .panels import lay_out_window
 from .tasks import run_task
 
 NameRole = Qt.ItemDataRole.UserRole + 1
@@ -56,17 +54,7 @@ class ThingsView(QDialog):
         self.add_button = QPushButton("Add a Thing…")
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip("Forget a thing you added")
-        row = QHBoxLayout()
-        row.addWidget(self.add_button)
-        row.addWidget(self.remove_button)
-        row.addStretch(1)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.close)
-        row.addWidget(close)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(split, 1)
-        layout.addLayout(row)
+        lay_out_window(self, self.summary, split, (self.add_button, self.remove_button))
         self.list.currentItemChanged.connect(lambda *_: self._show_thing())
         self.add_button.clicked.connect(self._add)
         self.remove_button.clicked.connect(self._remove)
