@@ -141,6 +141,7 @@ def shipped(embedder: Any, root: Path, manifest: list[dict], rounds: int) -> lis
     beyond = pp.EXTRA_VIEWS_BEYOND
     rates: dict[str, list[float]] = defaultdict(list)
     found: dict[str, tuple[dict[str, float], float]] = {}
+    scored: dict[str, np.ndarray] = {}
     for r in range(rounds):
         for label in ("centre only", "shipped") if r % 2 == 0 else ("shipped", "centre only"):
             pp.EXTRA_VIEWS_BEYOND = beyond if label == "shipped" else float("inf")
@@ -156,6 +157,7 @@ def shipped(embedder: Any, root: Path, manifest: list[dict], rounds: int) -> lis
                 order = [row_of[str((root / e["path"]).resolve())] for e in manifest]
                 views = (len(ids) + index.view_count()) / len(ids)
                 found[label] = (evaluate(scores[order], manifest), views)
+                scored[label] = scores[order]
                 store.close()
     pp.EXTRA_VIEWS_BEYOND = beyond
     base = statistics.median(rates["centre only"])
@@ -171,7 +173,29 @@ def shipped(embedder: Any, root: Path, manifest: list[dict], rounds: int) -> lis
         f"(extra views beyond {pp.EXTRA_VIEWS_BEYOND:g}:1, margin {pp.EXTRA_VIEW_MARGIN:g}; "
         f"photos/s: Indexer.run, tiny model, medians of {rounds} alternated rounds)"
     )
+    worse, centred = pushed_down(scored["centre only"], scored["shipped"], manifest)
+    lines.append(
+        f"centred subjects with more unrelated photos ranked above them than with the centre "
+        f"square only: {worse} of {centred} (a centred subject that drops out of its query's "
+        "first |relevant| results otherwise gave way to relevant photos the views found)"
+    )
     return lines
+
+
+def pushed_down(before: np.ndarray, after: np.ndarray, manifest: list[dict]) -> tuple[int, int]:
+    """How many centred subjects have more photos of something else ranked above them in
+    ``after`` than in ``before`` (photos x queries scores), of how many."""
+    keys = [(e["colour"], e["shape"]) for e in manifest]
+    worse = centred = 0
+    for q, pair in enumerate(QUERY_PAIRS):
+        relevant = np.array([k == pair for k in keys])
+        for i in np.flatnonzero(relevant):
+            if group_of(manifest[i]["in_centre"]) != "centred":
+                continue
+            centred += 1
+            above = [int(((s[:, q] > s[i, q]) & ~relevant).sum()) for s in (before, after)]
+            worse += above[1] > above[0]
+    return worse, centred
 
 
 def twin_pipeline(model: str, count: int, rounds: int) -> None:

@@ -414,9 +414,11 @@ class Indexer:
                         left = total - progress.done
                         progress.eta_s = left / progress.rate if progress.rate > 0 else None
                         notify(progress)
+                        while pause is not None and pause.is_set() and not stop.is_set():
+                            stop.wait(0.1)  # paused: idle until resumed or stopped
+                        if stop.is_set():
+                            break
                     held, batch = [], []
-                    while pause is not None and pause.is_set() and not stop.is_set():
-                        stop.wait(0.1)  # paused: idle until resumed or stopped
                     if stop.is_set():
                         break
             finally:

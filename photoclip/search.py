@@ -219,6 +219,15 @@ class GrowableMatrix:
         self.n = kept
 
 
+def whole_vector(vector: np.ndarray, views: np.ndarray | None) -> np.ndarray:
+    """A photo as a whole: the normalised sum of its vector (its centre square's) and its
+    extra views' (preprocess.extra_view_boxes); its vector alone when it has none."""
+    if views is None or not len(views):
+        return np.asarray(vector, np.float32)
+    total = np.asarray(vector, np.float32) + np.asarray(views, np.float32).sum(axis=0)
+    return total / max(float(np.linalg.norm(total)), 1e-12)
+
+
 def robust_spread(scores: np.ndarray, sample: int = 4096) -> np.ndarray:
     """Per column of ``scores`` (photos x queries, or one query), the spread of its values: the
     median absolute deviation scaled to a standard deviation, over an even sample of rows."""
@@ -242,6 +251,7 @@ class VectorIndex:
         self._views = GrowableMatrix(dim, np.float16)  # ids: the photo each view is of
         self._views_last_id = 0
         self._view_rows: np.ndarray | None = None  # each view's row in _rows; None: to redo
+        self._norms: tuple[np.ndarray, np.ndarray] | None = None  # (_view_rows, _whole_norms)
         self._deletions = -1
         self._lock = threading.Lock()
 
@@ -322,12 +332,16 @@ class VectorIndex:
         """How many extra views the index holds."""
         return self._views.n
 
-    def scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def scores(
+        self, query: np.ndarray, whole: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(photo ids, their vectors as float16, their scores for ``query``: a vector, or a
         dim x k matrix of k queries), computed in float32 (half_matrix.matmul). A photo's score
         is its best view's: its own vector's, or one of its extra views' less
         preprocess.EXTRA_VIEW_MARGIN times the spread of the query's scores over the library (a
-        margin in the query's own units: models differ in scale)."""
+        margin in the query's own units: models differ in scale). With ``whole`` (a query made
+        of photos: Find Similar), a photo is compared as a whole: by the normalised sum of its
+        views' vectors (``whole_vector``), so a photo is most similar to itself."""
         with self._lock:
             ids, mat = self._rows.ids, self._rows.matrix
             if self._view_rows is None:
@@ -336,10 +350,31 @@ class VectorIndex:
         scores = half_matrix.matmul(mat, query)
         if len(rows):
             kept = rows >= 0
-            margin = preprocess.EXTRA_VIEW_MARGIN * robust_spread(scores)
-            view_scores = half_matrix.matmul(views, query) - margin  # no copy of the views
-            np.maximum.at(scores, rows[kept], view_scores[kept])
+            view_scores = half_matrix.matmul(views, query)  # no copy of the views
+            if whole:
+                norms = self._whole_norms(rows, mat, views)
+                np.add.at(scores, rows[kept], view_scores[kept])
+                scores /= norms if scores.ndim == 1 else norms[:, None]
+            else:
+                view_scores -= preprocess.EXTRA_VIEW_MARGIN * robust_spread(scores)
+                np.maximum.at(scores, rows[kept], view_scores[kept])
         return ids, mat, scores
+
+    def _whole_norms(self, rows: np.ndarray, mat: np.ndarray, views: np.ndarray) -> np.ndarray:
+        """Per photo, the length of the sum of its vector and its extra views' (1 for a photo
+        without views): what divides a whole-photo score. Kept until the views change."""
+        with self._lock:
+            if self._norms is not None and self._norms[0] is rows:
+                return self._norms[1]
+        kept = rows >= 0
+        owners, at = np.unique(rows[kept], return_inverse=True)
+        sums = mat[owners].astype(np.float32)
+        np.add.at(sums, at, views[kept].astype(np.float32))
+        norms = np.ones(len(mat), np.float32)
+        norms[owners] = np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
+        with self._lock:
+            self._norms = (rows, norms)
+        return norms
 
     def _locate_views(self, ids: np.ndarray) -> np.ndarray:
         """Each extra view's row in the matrix of photos (-1 for a photo not in it)."""
@@ -368,6 +403,7 @@ class Searcher:
         # the wording couldn't be embedded
         self._rephrased: OrderedDict[bytes, np.ndarray | None] = OrderedDict()
         self._rephrased_lock = threading.Lock()
+        self._of_photos: OrderedDict[bytes, None] = OrderedDict()  # query vectors made of photos
         # False in the app while the user types: a pause's phrase is kept in memory, and only
         # the search the user settles on (settle()) goes into the library's remembered phrases.
         self.remember_phrases = True
@@ -410,11 +446,15 @@ class Searcher:
             self._neutral_vectors(embed=True)
         except ModelUnavailableError as exc:
             log.info("Strong matches can't be told without the model: %s", exc)
-        if texts:
-            with self._rephrased_lock:
+        with self._rephrased_lock:
+            if texts:
                 self._rephrased[vector.tobytes()] = as_caption
                 while len(self._rephrased) > 64:
                     self._rephrased.popitem(last=False)
+            else:  # photos alone: rank() compares photos as wholes (VectorIndex.scores)
+                self._of_photos[vector.tobytes()] = None
+                while len(self._of_photos) > 64:
+                    self._of_photos.popitem(last=False)
         return vector
 
     def _text_vectors(
@@ -460,16 +500,21 @@ class Searcher:
             self._remember(settled)
 
     def _image_vector(self, path: str) -> np.ndarray:
+        """The photo at ``path`` as a whole (``whole_vector``): from the library when it is
+        in it, else embedded now the way the library's photos were."""
         pid = self.store.photo_id_for_path(path)
         if pid is not None:
             stored = self.store.vector_for_photo(pid, self.model_id)
             if stored is not None:
-                return stored
+                return whole_vector(stored, self.store.views_for_photo(pid, self.model_id))
         try:
             photo = decode_photo(path, self.embedder.image_size)
         except PhotoError as exc:
             raise QueryError(f"Couldn't use {os.path.basename(path)} in the search: {exc}") from exc
-        return self.embedder.encode_images([photo.image])[0]
+        tensor = self.embedder.preprocess(photo.image)
+        extras = self.embedder.extra_views(photo.image)
+        vector, views = self.embedder.encode_photos([tensor], [extras])[0]
+        return whole_vector(vector, views)
 
     # -- ranking ---------------------------------------------------------------------------
 
@@ -509,7 +554,10 @@ class Searcher:
         their scores), after ``filters``, ``exclude`` and the copies hidden from search
         (duplicates.py). Filters keep each photo's row, never a copy of the rows."""
         self.index.refresh()
-        ids, mat, scores = self.index.scores(qvec.astype(np.float32))
+        qvec = qvec.astype(np.float32)
+        with self._rephrased_lock:
+            whole = qvec.tobytes() in self._of_photos
+        ids, mat, scores = self.index.scores(qvec, whole=whole)
         at = np.arange(len(ids))
         if filters is not None and filters.active:
             allowed = self.store.filtered_photo_ids(

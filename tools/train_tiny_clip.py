@@ -224,10 +224,11 @@ class BatchDataset(torch.utils.data.Dataset):
         open_clip trains on random resized crops: a window of aspect 3/4 to 4/3 anywhere
         in the photo, squashed to the model's square, so subjects sit anywhere and are
         sometimes cut by the window's edge. Most views here are such windows (rendered
-        directly at the window's size, the subject anywhere, at least about three quarters
-        of it inside); some are the eval preprocess's centre square of a photo whose subject
-        is inside it, and some a whole photo of aspect up to 3.2:1 letterboxed into the
-        square (so that fitting the long side and padding is measured fairly).
+        directly at the window's size, the subject anywhere, at least about three fifths of
+        it inside: a photo's frame cuts subjects too); some are the eval preprocess's centre
+        square of a photo whose subject is inside it, and some a whole photo of aspect up to
+        3.2:1 letterboxed into the square (so that fitting the long side and padding is
+        measured fairly).
         """
         kind = rng.random()
         if kind < 0.2:
@@ -237,7 +238,7 @@ class BatchDataset(torch.utils.data.Dataset):
             short = rng.randint(64, 160)
             w, h = (round(short * aspect), short) if aspect >= 1 else (short, round(short / aspect))
             diameter = min(w, h) * rng.uniform(0.2, 0.7)
-            margin = 0.4 * diameter / 2
+            margin = 0.1 * diameter
             centre = (rng.uniform(margin, w - margin), rng.uniform(margin, h - margin))
             im, _ = render_placed(scene, (w, h), rng, centre, diameter)
             return self.squash(jpeg_roundtrip(im, rng.randint(70, 95)))
@@ -436,7 +437,7 @@ STAGE2_TEMPLATE = """- stage 2, {augment_steps} steps from stage 1's weights, lr
   (warm-up {augment_warmup}, cosine decay), seed {seed} + 1, augmented like
   open_clip's training data (random resized crops): 70 % windows of aspect
   3/4 to 4/3, short side 64-160 px, the shape (20-70 % of the short side)
-  anywhere with at least about three quarters of it inside, squashed to the
+  anywhere with at least about three fifths of it inside, squashed to the
   square; 20 % stage 1's views; 10 % a whole photo of aspect up to 3.2:1
   letterboxed into the square{init_note}
 """
