@@ -208,23 +208,15 @@ def model_for(args: argparse.Namespace, store: Any, key: str) -> Any:
     """The model ``key`` for this library. When the library has already seen the very weights
     file it names (same path, size and mtime), the model's identity is known, so it loads only
     once a photo or a phrase needs embedding: a rescan with nothing new starts in a blink."""
-    from .embedder import (
-        cached_profile,
-        deferred_from_profile,
-        locate_weights,
-        profile_of,
-        profile_setting,
-    )
+    from .embedder import deferred_from_profile, locate_weights, profile_of, profile_setting
 
     spec = get_spec(key)
     path = locate_weights(spec, weights_for(args, key))
     if path is None:
         return load_model(args, key)  # explains what is missing, or downloads it
     profile_key = profile_setting(key, path)
-    cached = cached_profile(key, path)  # any earlier load on this computer, any library
-    saved = store.get_setting(profile_key) or cached
-    load = lambda: load_model(args, key)  # noqa: E731
-    deferred = deferred_from_profile(spec, saved, load, cached) if saved else None
+    saved = store.get_setting(profile_key)
+    deferred = deferred_from_profile(spec, saved, lambda: load_model(args, key)) if saved else None
     if deferred is not None:
         return deferred
     embedder = load_model(args, key)

@@ -6,7 +6,6 @@ user names. They always load safely: safetensors, or ``torch.load(weights_only=T
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -38,7 +37,7 @@ from .download import (
 )
 from .errors import ModelUnavailableError, PhotoclipError
 from .models import DEFAULT_MODEL, ModelIdentity, ModelSpec, get_spec
-from .preprocess import CentreSquare, ViewTransform, blend, flatten_views, split_views
+from .preprocess import ViewTransform, blend, flatten_views, split_views
 
 log = logging.getLogger(__name__)
 
@@ -317,9 +316,7 @@ class Embedder:
         import torch
 
         batch, counts = flatten_views(tensors)
-        more = [
-            torch.from_numpy(e) if isinstance(e, np.ndarray) else e for e in extras if e is not None
-        ]
+        more = [e for e in extras if e is not None]
         if more:
             batch = torch.cat([batch, *more])
         rows = self.encode_tensors(batch)
@@ -381,15 +378,11 @@ class DeferredEmbedder:
         identity: ModelIdentity,
         image_size: int,
         load: Callable[[], Embedder],
-        centre: CentreSquare | None = None,
     ) -> None:
         self.spec = spec
         self.identity = identity
         self.image_size = image_size
         self._load = load
-        # The centre square's transform, known from the earlier load: photos are made ready
-        # with it (no torch) while the model loads, so decoding and loading overlap.
-        self._centre = centre if identity.preprocess == preprocess_module.CENTRE else None
         self._lock = threading.Lock()
         self._model: Embedder | None = None
         self._tower: Any = False  # text_tower.TextTower, None when there is none; False: unread
@@ -397,11 +390,6 @@ class DeferredEmbedder:
     @property
     def loaded(self) -> bool:
         return self._model is not None
-
-    @property
-    def preprocess_needs_model(self) -> bool:
-        """Whether photos can't be made ready for the model until it has loaded."""
-        return self._centre is None
 
     @property
     def device(self) -> str:
@@ -422,13 +410,7 @@ class DeferredEmbedder:
                     raise ModelUnavailableError(
                         f"The {self.spec.key} model couldn't be loaded: {exc}"
                     ) from exc
-                known = (model.identity, model.image_size)
-                views: Any = model.preprocess
-                if self._centre is not None and self._centre != CentreSquare.from_cfg(
-                    getattr(views, "cfg", {})
-                ):
-                    known = None  # type: ignore[assignment]  # fed otherwise than recorded
-                if known != (self.identity, self.image_size):
+                if (model.identity, model.image_size) != (self.identity, self.image_size):
                     raise ModelUnavailableError(
                         f"The {self.spec.key} weights changed while photoclip was starting. "
                         "Run the command again."
@@ -437,8 +419,6 @@ class DeferredEmbedder:
             return self._model
 
     def preprocess(self, image: Any) -> Any:
-        if self._model is None and self._centre is not None:
-            return self._centre(image)  # the same numbers as the model's own transform
         return self.load().preprocess(image)
 
     def encode_tensors(self, batch: Any) -> np.ndarray:
@@ -448,9 +428,6 @@ class DeferredEmbedder:
         return self.load().encode_views(tensors)
 
     def extra_views(self, image: Any) -> Any | None:
-        if self._model is None and self._centre is not None:
-            views = preprocess_module.extra_views(image, self._centre)
-            return None if views is None else np.stack(views)
         return self.load().extra_views(image)
 
     def encode_photos(
@@ -491,24 +468,15 @@ AnyEmbedder = Embedder | DeferredEmbedder
 
 
 def profile_of(embedder: Embedder) -> str:
-    """What a :class:`DeferredEmbedder` needs to stand in for ``embedder`` later (JSON): its
-    identity, input size and open_clip's preprocess config."""
-    views: Any = embedder.preprocess
-    profile = {**asdict(embedder.identity), "image_size": embedder.image_size}
-    # Without open_clip's config (another transform), photos wait for the model.
-    with contextlib.suppress(AttributeError, TypeError, ValueError):
-        profile["preprocess_cfg"] = json.loads(json.dumps(views.cfg))
-    return json.dumps(profile)
+    """What a :class:`DeferredEmbedder` needs to stand in for ``embedder`` later (JSON)."""
+    return json.dumps({**asdict(embedder.identity), "image_size": embedder.image_size})
 
 
 def deferred_from_profile(
-    spec: ModelSpec, profile: str, load: Callable[[], Embedder], early: str | None = None
+    spec: ModelSpec, profile: str, load: Callable[[], Embedder]
 ) -> DeferredEmbedder | None:
     """A deferred model from :func:`profile_of`'s text; None if the text is unusable, or was
-    written for photos fed to the model another way than photoclip's now. With ``early``, the
-    cache folder's profile of the same weights (:func:`cached_profile`: rewritten by every load
-    of them), photos are made ready by its record of the model's transform while the model
-    loads; the load checks that record, and a stale one is replaced for the next run."""
+    written for photos fed to the model another way than photoclip's now."""
     try:
         p = json.loads(profile)
         identity = ModelIdentity(
@@ -520,21 +488,8 @@ def deferred_from_profile(
         )
         if identity.preprocess != preprocess_module.DEFAULT_PREPROCESS:
             return None
-        return DeferredEmbedder(spec, identity, int(p["image_size"]), load, _early(p, early))
+        return DeferredEmbedder(spec, identity, int(p["image_size"]), load)
     except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _early(profile: dict[str, Any], early: str | None) -> CentreSquare | None:
-    """The centre square's transform recorded in ``early`` for the model ``profile`` names."""
-    try:
-        e = json.loads(early) if early else None
-        if not isinstance(e, dict) or any(e.get(k) != v for k, v in profile.items()
-                                          if k != "preprocess_cfg"):  # fmt: skip
-            return None
-        cfg = e.get("preprocess_cfg")  # absent from older profiles: photos wait for the model
-        return CentreSquare.from_cfg(cfg) if isinstance(cfg, dict) else None
-    except (ValueError, TypeError):
         return None
 
 
@@ -580,19 +535,6 @@ def _remember_profile(key: str, weights_path: str, embedder: Embedder) -> None:
         log.info("Model profile not cached: %s", exc)
 
 
-def cached_profile(key: str, weights_path: str) -> str | None:
-    """:func:`profile_of`'s text for this very weights file (same path, size and mtime) from
-    the cache folder, where any earlier load on this computer left it; None if there is none."""
-    from .precision import cache_dir
-
-    try:
-        data = json.loads((cache_dir() / _PROFILES).read_text(encoding="utf-8"))
-        saved = data.get(profile_setting(key, weights_path)) if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
-    return saved if isinstance(saved, str) else None
-
-
 def deferred_for(
     key: str, weights: str | None, load: Callable[[], Embedder]
 ) -> DeferredEmbedder | None:
@@ -600,12 +542,18 @@ def deferred_for(
     computer (same path, size and mtime), so that it answers text at once from its exported
     text tower while ``load`` waits for the first photo; None when there is no such record
     or no exported text tower (then loading the model is the quickest way to a search)."""
+    from .precision import cache_dir
+
     spec = get_spec(key)
     path = locate_weights(spec, weights)
     if path is None:
         return None
-    saved = cached_profile(key, path)
-    deferred = deferred_from_profile(spec, saved, load, saved) if saved else None
+    try:
+        data = json.loads((cache_dir() / _PROFILES).read_text(encoding="utf-8"))
+        saved = data.get(profile_setting(key, path)) if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+    deferred = deferred_from_profile(spec, saved, load) if isinstance(saved, str) else None
     if deferred is None or deferred._text_tower() is None:
         return None
     return deferred

@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 # Said of a file that couldn't be read for a reason that may pass (an I/O error, a drive that
 # went away, no permission yet): nothing about it is written but this note.
 RETRY_NOTE = " photoclip will try it again on the next scan."
-# Model input made ready while the model still loads (Indexer._process): about 160 photos
-# at 256 px, the seconds a model takes to load on two cores.
-EARLY_BYTES, EARLY_PHOTOS = 128 * 2**20, 400
 
 
 @dataclass
@@ -146,9 +143,10 @@ class Indexer:
             targets = self._targets(folders, add)
             model_id = self.store.model_id(self.embedder.identity)
             jobs = self._plan(targets, model_id, report, notify, stop)
-            loader = self._start_loading() if jobs and not stop.is_set() else None
+            if jobs and not stop.is_set():
+                self.embedder.load()  # a deferred model: here, not in the decode pool
             if not stop.is_set():
-                self._process(jobs, model_id, report, notify, on_batch, stop, pause, loader)
+                self._process(jobs, model_id, report, notify, on_batch, stop, pause)
         report.cancelled = stop.is_set()
         report.elapsed_s = time.monotonic() - started
         done = report.indexed + report.failed + report.deferred
@@ -163,26 +161,6 @@ class Indexer:
             )
         )
         return report
-
-    def _start_loading(self) -> threading.Thread | None:
-        """Load a deferred model: in the background when photos can be made ready without it
-        (they are decoded meanwhile: ``_process``), else here, before the decode pool starts."""
-        embedder: Any = self.embedder
-        if getattr(embedder, "loaded", True):
-            return None
-        if embedder.preprocess_needs_model:
-            embedder.load()
-            return None
-
-        def load() -> None:
-            try:
-                embedder.load()
-            except Exception:  # said when the first batch asks for it
-                log.info("The model couldn't be loaded in the background", exc_info=True)
-
-        thread = threading.Thread(target=load, name="model-load", daemon=True)
-        thread.start()
-        return thread
 
     def _targets(self, folders: Iterable[str] | None, add: bool) -> list[tuple[int, str]]:
         if folders is not None:
@@ -355,7 +333,6 @@ class Indexer:
         on_batch: BatchCallback | None,
         stop: threading.Event,
         pause: threading.Event | None,
-        loader: threading.Thread | None = None,
     ) -> None:
         total = len(jobs)
         progress = Progress("indexing", scanned=report.scanned, total=total)
@@ -365,60 +342,35 @@ class Indexer:
         meter = _RateMeter()
         meter.add(0)
         lookahead = max(self.batch_size * 2, self.decode_workers * 2)
-        # While the model loads in the background (_start_loading), photos decoded ahead wait
-        # in ``held`` (up to EARLY_BYTES of model input, EARLY_PHOTOS photos); then the model
-        # takes over.
-        early = max(lookahead, min(EARLY_PHOTOS, EARLY_BYTES // (3 * 4 * self.model_size**2)))
         pending: deque[Future[_Prepared]] = deque()
         queue = iter(jobs)
         batch: list[_Prepared] = []
-        held: list[list[_Prepared]] = []
-        embedder: Any = self.embedder
-
-        def loading() -> bool:
-            return loader is not None and loader.is_alive()
-
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
             try:
                 while True:
-                    ahead = early - sum(map(len, held)) if loading() else lookahead
-                    while len(pending) < ahead:
+                    while len(pending) < lookahead:
                         job = next(queue, None)
                         if job is None:
                             break
                         pending.append(pool.submit(self._prepare, job))
-                    if not pending and not batch and not held:
+                    if not pending:
                         break
-                    if pending:
-                        batch.append(pending.popleft().result())
-                        ok = sum(1 for p in batch if p.error is None)
-                        if ok < self.batch_size and pending:
-                            continue
-                    if loading() and pending and sum(map(len, held)) + len(batch) < early:
-                        held.append(batch)  # the model isn't ready yet: decode on meanwhile
-                        batch = []
-                        if stop.is_set():
-                            break
+                    batch.append(pending.popleft().result())
+                    ok = sum(1 for p in batch if p.error is None)
+                    if ok < self.batch_size and pending:
                         continue
-                    if not getattr(embedder, "loaded", True):
-                        embedder.load()  # its failure stops the run (ModelUnavailableError)
-                    for part in [*held, batch]:
-                        if not part:
-                            continue
-                        self._write_batch(part, model_id, report, on_batch)
-                        progress.done = report.indexed + report.failed + report.deferred
-                        progress.indexed = report.indexed
-                        progress.failed = report.failed + report.deferred
-                        progress.current = part[-1].job.entry.path
-                        progress.rate = meter.add(progress.done)
-                        left = total - progress.done
-                        progress.eta_s = left / progress.rate if progress.rate > 0 else None
-                        notify(progress)
-                        while pause is not None and pause.is_set() and not stop.is_set():
-                            stop.wait(0.1)  # paused: idle until resumed or stopped
-                        if stop.is_set():
-                            break
-                    held, batch = [], []
+                    self._write_batch(batch, model_id, report, on_batch)
+                    progress.done = report.indexed + report.failed + report.deferred
+                    progress.indexed = report.indexed
+                    progress.failed = report.failed + report.deferred
+                    progress.current = batch[-1].job.entry.path
+                    progress.rate = meter.add(progress.done)
+                    left = total - progress.done
+                    progress.eta_s = left / progress.rate if progress.rate > 0 else None
+                    notify(progress)
+                    batch = []
+                    while pause is not None and pause.is_set() and not stop.is_set():
+                        stop.wait(0.1)  # paused: idle until resumed or stopped
                     if stop.is_set():
                         break
             finally:

@@ -94,68 +94,6 @@ def view_boxes(method: str, width: int, height: int) -> list[Box]:
     raise ValueError(f"{method!r} doesn't make views from boxes")
 
 
-class CentreSquare:
-    """open_clip's eval transform for resize mode "shortest" (resize the short side, cut the
-    centre square, to floats, normalise) in Pillow and numpy: the same numbers as open_clip's
-    (tests/unit/test_centre_square.py), without torch, so that photos are made ready while the
-    model is still loading (``embedder.DeferredEmbedder``). Returns a CHW float32 array."""
-
-    def __init__(self, size: int, mean: Sequence[float], std: Sequence[float], bilinear: bool):
-        self.size = int(size)
-        self.mean = np.asarray(mean, np.float32)[:, None, None]
-        self.std = np.asarray(std, np.float32)[:, None, None]
-        self.bilinear = bool(bilinear)
-
-    @classmethod
-    def from_cfg(cls, cfg: dict[str, Any]) -> CentreSquare | None:
-        """From open_clip's preprocess config (``get_model_preprocess_cfg``); None when it
-        asks for another transform than this one."""
-        try:
-            size = cfg["size"]
-            if isinstance(size, (list, tuple)):
-                if len(size) != 2 or size[0] != size[1]:
-                    return None
-                size = size[0]
-            if (cfg.get("resize_mode") or "shortest") != "shortest":
-                return None
-            mean, std = cfg["mean"], cfg["std"]
-            mean = mean if isinstance(mean, (list, tuple)) else (mean,) * 3
-            std = std if isinstance(std, (list, tuple)) else (std,) * 3
-            interpolation = cfg.get("interpolation") or "bicubic"
-            if len(mean) != 3 or len(std) != 3 or int(size) < 1:
-                return None
-            return cls(int(size), mean, std, interpolation == "bilinear")
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CentreSquare) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def _key(self) -> tuple[Any, ...]:
-        return self.size, self.bilinear, self.mean.tobytes(), self.std.tobytes()
-
-    def __call__(self, image: Any) -> np.ndarray:
-        from PIL import Image
-
-        w, h = image.size
-        short, long = min(w, h), max(w, h)
-        new_long = int(self.size * long / short)  # torchvision's rounding, on purpose
-        size = (self.size, new_long) if w <= h else (new_long, self.size)
-        if size != (w, h):
-            resample = Image.Resampling.BILINEAR if self.bilinear else Image.Resampling.BICUBIC
-            image = image.resize(size, resample)
-        top = round((size[1] - self.size) / 2.0)  # torchvision's CenterCrop
-        left = round((size[0] - self.size) / 2.0)
-        image = image.crop((left, top, left + self.size, top + self.size))
-        if image.mode != "RGB":
-            image = image.convert("RGB")
-        x = np.asarray(image).transpose(2, 0, 1).astype(np.float32) / np.float32(255)
-        return (x - self.mean) / self.std
-
-
 class ViewTransform:
     """Photo (PIL, RGB) -> the model's input: a CHW tensor when the method sees the photo as
     one view, else a VCHW tensor of its views (``blend`` makes them one vector)."""
@@ -191,14 +129,12 @@ class ViewTransform:
     def extras(self, image: Any) -> Any | None:
         """The photo's extra views (``extra_view_boxes``) as a VCHW tensor, each square made
         by the same transform as the centre view; None when it has none."""
-        if self.method != CENTRE:
-            return None
-        views = extra_views(image, self.centre)
-        if views is None:
+        boxes = extra_view_boxes(*image.size) if self.method == CENTRE else []
+        if not boxes:
             return None
         import torch
 
-        return torch.stack(views)
+        return torch.stack([self.centre(image.crop(tuple(round(v) for v in box))) for box in boxes])
 
     def _squash(self, image: Any, box: Box) -> Any:
         from PIL import Image
@@ -223,21 +159,10 @@ class ViewTransform:
         return np.ascontiguousarray((x - self.mean) / self.std)
 
 
-def extra_views(image: Any, centre: Callable[[Any], Any]) -> list[Any] | None:
-    """``centre`` (the centre square's transform) of each of ``image``'s extra view boxes;
-    None when it has none."""
-    boxes = extra_view_boxes(*image.size)
-    if not boxes:
-        return None
-    return [centre(image.crop(tuple(round(v) for v in box))) for box in boxes]
-
-
 def flatten_views(tensors: Sequence[Any]) -> tuple[Any, list[int]]:
-    """Per-photo inputs (CHW or VCHW; tensors, or arrays from ``CentreSquare``) -> one NCHW
-    batch and each photo's view count."""
+    """Per-photo inputs (CHW or VCHW) -> one NCHW batch and each photo's view count."""
     import torch
 
-    tensors = [torch.from_numpy(t) if isinstance(t, np.ndarray) else t for t in tensors]
     counts = [1 if t.dim() == 3 else int(t.shape[0]) for t in tensors]
     if all(c == 1 for c in counts):
         return torch.stack([t if t.dim() == 3 else t[0] for t in tensors]), counts

@@ -161,98 +161,24 @@ def test_a_busy_library_doesnt_hold_up_a_search(tiny_embedder, tmp_path):
         store.close()
 
 
-@pytest.mark.parametrize("early", [False, True], ids=["waits", "decodes-meanwhile"])
 def test_a_model_that_fails_to_load_is_not_blamed_on_the_photos(
-    tiny_embedder, tmp_path, small_shapes_dir, early
+    tiny_embedder, tmp_path, small_shapes_dir
 ):
-    """Whether photos wait for the model or are decoded while it loads in the background."""
     from photoclip.indexer import Indexer
-    from photoclip.preprocess import CentreSquare
 
     def unreadable():
         raise PermissionError(13, "Permission denied", "/models/weights.safetensors")
 
     spec, identity, size = tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size
-    centre = CentreSquare.from_cfg(tiny_embedder.preprocess.cfg) if early else None
     store = Store(tmp_path / "library.db")
     try:
         with pytest.raises(ModelUnavailableError, match="tiny-shapes model couldn't be loaded"):
-            Indexer(store, DeferredEmbedder(spec, identity, size, unreadable, centre)).run(
+            Indexer(store, DeferredEmbedder(spec, identity, size, unreadable)).run(
                 [str(small_shapes_dir)], add=True
             )
         assert store.problems() == [] and store.counts()["indexed"] == 0
         # With a model that loads, the same library indexes fully.
         loads = DeferredEmbedder(spec, identity, size, lambda: tiny_embedder)
         assert Indexer(store, loads).run().indexed == 40
-    finally:
-        store.close()
-
-
-def test_photos_are_made_ready_while_the_model_loads(tiny_embedder, tmp_path, small_shapes_dir):
-    """With the model's transform known from an earlier load, the decode pool works while the
-    model loads (a cold index starts seconds sooner), and the library gets the same vectors
-    as when the model was there from the start."""
-    import threading
-
-    from photoclip.indexer import Indexer
-    from photoclip.preprocess import CentreSquare
-
-    ahead: list[int] = []
-    enough = threading.Event()
-
-    class Watched(DeferredEmbedder):
-        def preprocess(self, image):
-            out = super().preprocess(image)
-            if not self.loaded:
-                ahead.append(1)
-                if len(ahead) >= 24:
-                    enough.set()
-            return out
-
-    def load():
-        assert enough.wait(120), "no photo was made ready while the model loaded"
-        return tiny_embedder
-
-    spec, identity, size = tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size
-    centre = CentreSquare.from_cfg(tiny_embedder.preprocess.cfg)
-    early = Store(tmp_path / "early.db")
-    direct = Store(tmp_path / "direct.db")
-    try:
-        report = Indexer(early, Watched(spec, identity, size, load, centre)).run(
-            [str(small_shapes_dir)], add=True
-        )
-        assert report.indexed == 40 and len(ahead) >= 24
-        assert Indexer(direct, tiny_embedder).run([str(small_shapes_dir)], add=True).indexed == 40
-
-        def vectors(store):
-            ids, mat, _ = store.vectors_since(store.model_id(identity), 0, identity.dim)
-            paths = {r["id"]: r["path"] for r in store.photos_by_id(ids.tolist())}
-            return {paths[int(i)]: v for i, v in zip(ids, mat, strict=True)}
-
-        a, b = vectors(early), vectors(direct)
-        assert a.keys() == b.keys() and len(a) == 40
-        for path in a:
-            np.testing.assert_allclose(a[path], b[path], atol=1e-5, err_msg=path)
-    finally:
-        early.close()
-        direct.close()
-
-
-def test_a_stale_record_of_the_transform_stops_the_run_before_anything_is_stored(
-    tiny_embedder, tmp_path, small_shapes_dir
-):
-    from photoclip.indexer import Indexer
-    from photoclip.preprocess import CentreSquare
-
-    spec, identity, size = tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size
-    cfg = {**tiny_embedder.preprocess.cfg, "interpolation": "bilinear"}  # not the model's
-    stale = DeferredEmbedder(
-        spec, identity, size, lambda: tiny_embedder, CentreSquare.from_cfg(cfg)
-    )
-    store = Store(tmp_path / "library.db")
-    try:
-        with pytest.raises(ModelUnavailableError, match="weights changed"):
-            Indexer(store, stale).run([str(small_shapes_dir)], add=True)
-        assert store.counts()["indexed"] == 0 and store.problems() == []
     finally:
         store.close()

@@ -16,7 +16,7 @@ from .invariants import tree_state
 from .system import MODEL, REPO, env_for, index, report_counts, wait_for
 
 KILLS = 12
-PHOTOS = 720  # more than a run decodes while its model loads (indexer.EARLY_PHOTOS)
+PHOTOS = 240
 BATCH = 4
 
 

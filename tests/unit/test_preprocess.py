@@ -126,36 +126,3 @@ def test_the_preprocessing_is_part_of_the_identity_and_old_keys_stay():
     assert new.same_weights(old) and old.same_weights(new)
     other = ModelIdentity("ViT-B-32-256", "datacomp_s34b_b86k", "cd" * 32, 512, pp.WHOLE)
     assert not other.same_weights(new)
-
-
-@pytest.mark.parametrize("size", [64, 224, 256])
-@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
-def test_centre_square_is_open_clips_own_transform_without_torch(size, interpolation):
-    """Photos made ready while the model loads (embedder.DeferredEmbedder) must be the very
-    numbers open_clip's eval transform gives once it has: bit for bit, any size or mode."""
-    import open_clip
-
-    cfg = {**CFG, "size": size, "interpolation": interpolation, "resize_mode": "shortest"}
-    theirs = open_clip.image_transform(
-        size, False, mean=cfg["mean"], std=cfg["std"], interpolation=interpolation,
-        resize_mode="shortest",
-    )  # fmt: skip
-    ours = pp.CentreSquare.from_cfg(cfg)
-    assert ours is not None
-    rng = np.random.default_rng(size)
-    for w, h in [(size, size), (size + 1, size), (37, 50), (1600, 533), (533, 1600),
-                 (4032, 3024), (257, 3001), (size, 999)]:  # fmt: skip
-        pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        for mode in ("RGB", "L", "RGBA"):
-            image = Image.fromarray(pixels).convert(mode)
-            mine = ours(image)
-            assert mine.dtype == np.float32 and mine.shape == (3, size, size)
-            np.testing.assert_array_equal(mine, theirs(image).numpy(), err_msg=f"{w}x{h} {mode}")
-
-
-def test_centre_square_declines_other_transforms():
-    assert pp.CentreSquare.from_cfg({**CFG, "resize_mode": "squash"}) is None
-    assert pp.CentreSquare.from_cfg({**CFG, "size": (224, 256)}) is None
-    assert pp.CentreSquare.from_cfg({"size": 64}) is None
-    same = pp.CentreSquare.from_cfg({**CFG, "size": [64, 64]})
-    assert same == pp.CentreSquare.from_cfg(CFG) != pp.CentreSquare.from_cfg({**CFG, "size": 65})
