@@ -254,7 +254,9 @@ def _int8_attention_class() -> Any:
                 self.heads = mha.num_heads
                 self.batch_first = mha.batch_first
                 width = mha.embed_dim
-                qkv = torch.nn.Linear(width, 3 * width)
+                # built on "meta" (no memory, no random init: 0.18 s of a ViT-B's load),
+                # then given the attention's own projection
+                qkv = torch.nn.Linear(width, 3 * width, device="meta")
                 qkv.weight, qkv.bias = mha.in_proj_weight, mha.in_proj_bias
                 for lin in (qkv, mha.out_proj):
                     lin.qconfig = default_dynamic_qconfig
