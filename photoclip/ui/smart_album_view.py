@@ -47,20 +47,37 @@ _embedders: dict[int, Any] = {}
 _registered = False
 # One membership at a time over the app's shared searcher (the pool has two threads).
 _LOCK = threading.Lock()
+# store -> the searcher of its model, shared by the sidebar's counts and the album windows:
+# its vectors load once, not again on every refresh of the sidebar (at a million photos,
+# seconds and a gigabyte each time).
+_searchers: dict[int, Searcher] = {}
+_SEARCHERS_LOCK = threading.Lock()
+
+
+def shared_searcher(store: Any) -> Searcher | None:
+    """The searcher smart albums use for ``store``; None until its model is there."""
+    embedder = _embedders.get(id(store))
+    if embedder is None:
+        return None
+    with _SEARCHERS_LOCK:
+        searcher = _searchers.get(id(store))
+        if searcher is None or searcher.embedder is not embedder:
+            searcher = _searchers[id(store)] = Searcher(store, embedder)
+        return searcher
 
 
 def count_places(store: Any) -> list[pl.Place]:
     """The smart albums, each counted by smart_albums.py when the model is loaded (off the GUI
     thread: the sidebar's refresh runs the sources in the task pool)."""
     albums = store.albums(kind=SMART)
-    embedder = _embedders.get(id(store))
-    searcher = Searcher(store, embedder) if embedder is not None and albums else None
+    searcher = shared_searcher(store) if albums else None
     out = []
     for a in albums:
         count: int | None = None
         if searcher is not None:
             try:
-                count = len(SmartAlbum(searcher, a.id).members().photo_ids)
+                with _LOCK:
+                    count = len(SmartAlbum(searcher, a.id).members().photo_ids)
             except PhotoclipError:
                 count = None
         text = SmartQuery.from_json(a.query).text
@@ -230,7 +247,6 @@ class SmartAlbums(QObject):
         self.store = window.store
         self.collections = window.collections
         self.embedder: Any = None
-        self.searcher: Searcher | None = None
         self.views: dict[int, SmartAlbumView] = {}
         self.name_dialog: QInputDialog | None = None
         window.services.loader.loaded.connect(self._on_model)
@@ -245,14 +261,11 @@ class SmartAlbums(QObject):
 
     def _on_model(self, embedder: Any) -> None:
         self.embedder = embedder
-        self.searcher = None
         _embedders[id(self.store)] = embedder
         self.collections.refresh()  # now the smart albums can be counted
 
     def _searcher(self) -> Searcher | None:
-        if self.searcher is None and self.embedder is not None:
-            self.searcher = Searcher(self.store, self.embedder)
-        return self.searcher
+        return shared_searcher(self.store)
 
     def _on_selection(self, selection: Any) -> None:
         if selection.kind == SMART and selection.key.startswith("smart:"):

@@ -11,7 +11,7 @@ from guitest import launch_indexed
 from photoclip.search import Searcher
 from photoclip.smart_albums import SmartAlbum
 from photoclip.ui.sidebar import CountRole
-from photoclip.ui.smart_album_view import PhotoRole
+from photoclip.ui.smart_album_view import PhotoRole, shared_searcher
 
 PHOTOS = 80
 
@@ -48,6 +48,14 @@ def test_save_a_search_as_a_smart_album_teach_it_and_freeze_it(launch, qtbot, tm
     plain = core.members()
     assert not plain.learned and plain.photo_ids
     qtbot.waitUntil(lambda: sidebar_count() == len(plain.photo_ids), timeout=30_000)
+    # The counts and the album windows share one searcher: its vectors are loaded once, not
+    # again by every refresh of the sidebar.
+    shared = shared_searcher(store)
+    assert shared is not None and len(shared.index) == PHOTOS
+    window.collections.refresh()
+    qtbot.wait(200)
+    qtbot.waitUntil(lambda: sidebar_count() == len(plain.photo_ids), timeout=30_000)
+    assert shared_searcher(store) is shared
 
     # choosing it in the sidebar opens its window with the core's members, best first
     assert window.sidebar.select_place(key)
