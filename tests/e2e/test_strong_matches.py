@@ -139,16 +139,21 @@ def test_without_the_model_a_remembered_phrase_still_searches(
 
 
 def test_look_alikes_of_a_photo_stay_strong(searcher, shapes_manifest):
+    """Find Similar compares photos as wholes (search.whole_vector), so a wide photo one of
+    whose squares looks like the probe no longer counts as its look-alike: fewer strong
+    matches, more of them right. A probe whose look-alikes are only two or three may then
+    have none strong (the strong-match rule's four photos, README "Strong matches")."""
     probes = list(shapes_manifest)[:12]
-    same_colour, strong = 0, 0
+    same_colour, strong, with_strong = 0, 0, 0
     for probe in probes:
         result = searcher.similar(probe, limit=240)
-        assert result.strong_count > 0, probe
+        with_strong += result.strong_count > 0
         hits = [h.path for h in result.hits if h.strong]
         strong += len(hits)
         same_colour += sum(shapes_manifest[p]["colour"] == shapes_manifest[probe]["colour"]
                            for p in hits)  # fmt: skip
-    assert same_colour >= 0.6 * strong
+    assert with_strong >= 11
+    assert same_colour >= 0.7 * strong
 
 
 def test_cli_says_when_nothing_is_a_good_match(tmp_path, shapes_dir):
