@@ -249,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     global QUERIES_T
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=600)
-    ap.add_argument("--seed", type=int, default=20261129)
+    ap.add_argument("--seed", type=int, nargs="+", default=[20261129],
+                    help="held-out library seed; several (with --shipped-only): one library "
+                    "each, e.g. the tuning libraries 777 778 779")  # fmt: skip
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--model-dir", type=Path, default=REPO / "resources/models/tiny-shapes")
     ap.add_argument("--twin", metavar="MODEL", help="also: indexing speed with MODEL's twin")
@@ -267,13 +269,20 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(2)
     embedder = load_model(args.model_dir)
+    if len(args.seed) > 1:
+        if not args.shipped_only:
+            ap.error("several seeds go with --shipped-only")
+        for seed in args.seed:
+            main(_one_seed(argv, seed))
+        return 0
+    [seed] = args.seed
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = write_framed_library(Path(tmp), args.count, args.seed)
+        manifest = write_framed_library(Path(tmp), args.count, seed)
         paths = [str(Path(tmp) / e["path"]) for e in manifest]
         sizes: dict[str, int] = defaultdict(int)
         for e in manifest:
             sizes[group_of(e["in_centre"])] += 1
-        print(f"model {args.model_dir}; {len(paths)} held-out photos (seed {args.seed}): "
+        print(f"model {args.model_dir}; {len(paths)} held-out photos (seed {seed}): "
               + ", ".join(f"{sizes[g]} {label}" for g, label in GROUPS))  # fmt: skip
         QUERIES_T = embedder.encode_text([f"a {c} {s}" for c, s in QUERY_PAIRS]).T
         if args.shipped_only:
@@ -314,6 +323,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.twin:
         twin_pipeline(args.twin, args.twin_count, args.rounds)
     return 0
+
+
+def _one_seed(argv: list[str] | None, seed: int) -> list[str]:
+    """The command line with its seeds replaced by ``seed``."""
+    out, skipping = [], False
+    for arg in argv if argv is not None else sys.argv[1:]:
+        if arg == "--seed":
+            skipping = True
+            continue
+        if skipping and arg.lstrip("-").isdigit():
+            continue
+        skipping = False
+        out.append(arg)
+    return [*out, "--seed", str(seed)]
 
 
 if __name__ == "__main__":
