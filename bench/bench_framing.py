@@ -246,7 +246,6 @@ def twin_pipeline(model: str, count: int, rounds: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global QUERIES_T
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=600)
     ap.add_argument("--seed", type=int, nargs="+", default=[20261129],
@@ -269,26 +268,17 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(2)
     embedder = load_model(args.model_dir)
-    if len(args.seed) > 1:
-        if not args.shipped_only:
-            ap.error("several seeds go with --shipped-only")
+    if len(args.seed) > 1 and not args.shipped_only:
+        ap.error("several seeds go with --shipped-only")
+    if args.shipped_only:
         for seed in args.seed:
-            main(_one_seed(argv, seed))
+            with tempfile.TemporaryDirectory() as tmp:
+                manifest = held_out(embedder, Path(tmp), args, seed)
+                print("\n".join(shipped(embedder, Path(tmp), manifest, args.rounds)))
         return 0
-    [seed] = args.seed
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = write_framed_library(Path(tmp), args.count, seed)
+        manifest = held_out(embedder, Path(tmp), args, args.seed[0])
         paths = [str(Path(tmp) / e["path"]) for e in manifest]
-        sizes: dict[str, int] = defaultdict(int)
-        for e in manifest:
-            sizes[group_of(e["in_centre"])] += 1
-        print(f"model {args.model_dir}; {len(paths)} held-out photos (seed {seed}): "
-              + ", ".join(f"{sizes[g]} {label}" for g, label in GROUPS))  # fmt: skip
-        QUERIES_T = embedder.encode_text([f"a {c} {s}" for c, s in QUERY_PAIRS]).T
-        if args.shipped_only:
-            print("\n".join(shipped(embedder, Path(tmp), manifest, args.rounds)))
-            return 0
-
         methods = sorted({m for _, m, _ in ROWS}, key=[m for _, m, _ in ROWS].index)
         twins = {m: embedder.with_preprocess(m) for m in methods}
         rates: dict[str, list[float]] = defaultdict(list)
@@ -325,18 +315,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _one_seed(argv: list[str] | None, seed: int) -> list[str]:
-    """The command line with its seeds replaced by ``seed``."""
-    out, skipping = [], False
-    for arg in argv if argv is not None else sys.argv[1:]:
-        if arg == "--seed":
-            skipping = True
-            continue
-        if skipping and arg.lstrip("-").isdigit():
-            continue
-        skipping = False
-        out.append(arg)
-    return [*out, "--seed", str(seed)]
+def held_out(embedder: Any, root: Path, args: argparse.Namespace, seed: int) -> list[dict]:
+    """Write the held-out library of ``seed`` into ``root``, say what it holds, and embed the
+    queries (QUERIES_T). Returns its manifest."""
+    global QUERIES_T
+    manifest = write_framed_library(root, args.count, seed)
+    sizes: dict[str, int] = defaultdict(int)
+    for e in manifest:
+        sizes[group_of(e["in_centre"])] += 1
+    print(f"model {args.model_dir}; {len(manifest)} held-out photos (seed {seed}): "
+          + ", ".join(f"{sizes[g]} {label}" for g, label in GROUPS))  # fmt: skip
+    QUERIES_T = embedder.encode_text([f"a {c} {s}" for c, s in QUERY_PAIRS]).T
+    return manifest
 
 
 if __name__ == "__main__":
