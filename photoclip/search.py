@@ -24,6 +24,7 @@ from .calibration import (
     NeutralBank,
     about_library,
     rephrase,
+    robust_centre_spread,
     strong_cut,
 )
 from .embedder import AnyEmbedder
@@ -220,21 +221,18 @@ class GrowableMatrix:
 
 
 def whole_vector(vector: np.ndarray, views: np.ndarray | None) -> np.ndarray:
-    """A photo as a whole: the normalised sum of its vector (its centre square's) and its
-    extra views' (preprocess.extra_view_boxes); its vector alone when it has none."""
+    """A photo as a whole: the blend (preprocess.blend) of its vector (its centre square's)
+    and its extra views' (preprocess.extra_view_boxes); its vector alone when it has none."""
     if views is None or not len(views):
         return np.asarray(vector, np.float32)
-    total = np.asarray(vector, np.float32) + np.asarray(views, np.float32).sum(axis=0)
-    return total / max(float(np.linalg.norm(total)), 1e-12)
+    return preprocess.blend(np.vstack([vector, views]).astype(np.float32), [len(views) + 1])[0]
 
 
 def robust_spread(scores: np.ndarray, sample: int = 4096) -> np.ndarray:
-    """Per column of ``scores`` (photos x queries, or one query), the spread of its values: the
-    median absolute deviation scaled to a standard deviation, over an even sample of rows."""
-    step = max(1, len(scores) // sample)
-    part = scores[::step]
-    mad = np.median(np.abs(part - np.median(part, axis=0)), axis=0)
-    return np.asarray(1.4826 * mad, np.float32)
+    """Per column of ``scores`` (photos x queries, or one query), the spread of its values
+    (calibration.robust_centre_spread) over an even sample of rows."""
+    part = scores[:: max(1, len(scores) // sample)]
+    return np.asarray(robust_centre_spread(part, axis=0)[1], np.float32)
 
 
 class VectorIndex:
