@@ -24,8 +24,10 @@ os.environ.pop("PHOTOCLIP_MODEL", None)
 # gets its own, see private_settings_file).
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="photoclip-test-config-")
 os.environ["APPDATA"] = os.environ["XDG_CONFIG_HOME"]
-# Nor the user's cache (the precision measured for a model on this machine, photoclip.precision).
+# Nor the user's cache (the precision measured for a model on this machine, photoclip.precision,
+# and the text tower's int8 weights: half a gigabyte, removed when the session ends).
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="photoclip-test-cache-")
+_SESSION_TEMP = (os.environ["XDG_CONFIG_HOME"], os.environ["XDG_CACHE_HOME"])
 
 
 @pytest.fixture(scope="session")
@@ -167,6 +169,8 @@ def pytest_unconfigure(config):
     turning a green run into exit 139. The result is already decided here; report it."""
     import sys
 
+    for folder in _SESSION_TEMP:  # os._exit skips atexit, so clean up here
+        shutil.rmtree(folder, ignore_errors=True)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_exit_status)
