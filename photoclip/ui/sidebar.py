@@ -254,8 +254,15 @@ class Sidebar(QWidget):
         }
         self._fill_places()
         self.list.setCurrentItem(self._all)
+        # A row is chosen when it becomes current *and selected*: focus arriving by Tab makes
+        # the first row current without selecting it (Qt's focusInEvent), which only shows
+        # where the keyboard is; Space, a click or an arrow key then selects.
         self.list.currentItemChanged.connect(self._on_current)
+        self.list.itemSelectionChanged.connect(lambda: self._on_current(self.list.currentItem()))
         self.places.currentItemChanged.connect(self._on_place_current)
+        self.places.itemSelectionChanged.connect(
+            lambda: self._on_place_current(self.places.currentItem())
+        )
         self.places.itemClicked.connect(self._on_place_clicked)
         self.places.itemActivated.connect(self._on_place_clicked)
         self.places.photosDropped.connect(self.photosDropped)
@@ -422,9 +429,12 @@ class Sidebar(QWidget):
         )
 
     def _on_current(self, item: QListWidgetItem | None, *args: object) -> None:
-        if item is None:
+        if item is None or not item.isSelected():
             return
-        self._current = self._upper_selection()
+        chosen = self._upper_selection()
+        if chosen == self._current and self.places.currentItem() is None:
+            return
+        self._current = chosen
         self.places.blockSignals(True)
         self.places.setCurrentRow(-1)
         self.places.clearSelection()
@@ -433,9 +443,12 @@ class Sidebar(QWidget):
         self.selectionChanged.emit(self.current())
 
     def _on_place_current(self, item: QListWidgetItem | None, *args: object) -> None:
-        if item is None or not isinstance(item.data(PlaceRole), pl.Place):
+        if item is None or not item.isSelected() or not isinstance(item.data(PlaceRole), pl.Place):
             return
-        self._current = self._selection_of(item)
+        chosen = self._selection_of(item)
+        if chosen == self._current and self.list.currentItem() is None:
+            return
+        self._current = chosen
         self.list.blockSignals(True)
         self.list.setCurrentRow(-1)
         self.list.clearSelection()
