@@ -15,10 +15,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and (has_command or (args[0].startswith("-") and not app_option)):
         from .cli import main as cli_main
 
-        return cli_main(args)
+        code = cli_main(args)
+        if argv is None and "torch" in sys.modules:  # the program itself, not a caller's call
+            _leave_now(code)
+        return code
     from .app import main as app_main
 
     return app_main(args)
+
+
+def _leave_now(code: int) -> None:
+    """End a command that imported torch without the interpreter's clean-up: tearing down
+    torch's thousands of modules and thread pools takes about a second, after the command's
+    work is done and committed. Output is flushed first; nothing else is pending (the library's
+    transactions are committed; the libraries still open are closed here)."""
+    import gc
+    import logging
+    import os
+
+    from .store.base import close_all
+
+    close_all()
+    gc.collect()  # a library's connections dropped without close() (a cycle) close now
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def describe_sqlite_error(exc: sqlite3.Error, db_path: str | os.PathLike[str]) -
     return f"The library {db_path} couldn't be used: {exc}."
 
 
+_OPEN: weakref.WeakSet[StoreBase] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """Close every library still open in this process (before a quick exit, os._exit)."""
+    for store in list(_OPEN):
+        store.close()
+
+
 class StoreBase:
     """Thread-safe handle on one library database. Each thread gets its own connection."""
 
@@ -61,6 +71,7 @@ class StoreBase:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        _OPEN.add(self)
         refuse_network_library(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

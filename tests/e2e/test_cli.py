@@ -115,3 +115,24 @@ def test_moved_folder_is_relinked_without_re_embedding(tmp_path, small_shapes_di
         out.stdout
     )
     assert photoclip_json(lib, "status")["indexed"] == 40
+
+
+def test_a_command_that_loaded_the_model_ends_at_once_with_its_work_whole(
+    tmp_path, small_shapes_dir
+):
+    """Commands that imported torch skip the interpreter's second-long clean-up
+    (photoclip.__main__._leave_now): what they printed arrives whole, the library is closed
+    cleanly (no write-ahead log left behind) and holds everything, and the exit code stands."""
+    lib = tmp_path / "lib"
+    out = photoclip(lib, "index", str(small_shapes_dir), "--model", "tiny-shapes")
+    assert out.stdout.rstrip().endswith("photos/s).")  # the last line, whole
+    assert "40 indexed" in out.stdout
+    assert not (lib / "library.db-wal").exists()
+    assert photoclip_json(lib, "status")["vectors"] == 40
+    # A photo from outside the library as the query embeds it with the model: torch again.
+    outside = tmp_path / "query.jpg"
+    shutil.copy(sorted(small_shapes_dir.rglob("*.jpg"))[0], outside)
+    similar = photoclip_json(lib, "similar", str(outside), "--limit", "3")
+    assert len(similar["results"]) == 3
+    failed = photoclip(lib, "similar", str(tmp_path / "no-such.jpg"), check=False)
+    assert failed.returncode != 0 and failed.stderr.strip()
