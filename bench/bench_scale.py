@@ -11,6 +11,8 @@ dimensions, filed under its random-weight twin's identity), each figure in fresh
   the time to load the vectors from the library;
 - rss: peak RSS of the app process once the library is open and one search has shown, and
   a few seconds later (what it started meanwhile);
+- shared: resident memory as three Searchers of the library rank (the app's search bar,
+  Things and smart albums share one index), and a refresh after 1,000 photos are forgotten;
 - recall: top-50 overlap of the index's ranking against exact float32 scores over the
   library's vectors as stored, for random unit queries;
 - app: keystroke to updated grid and scrolling frame times (bench_gui's measurement);
@@ -136,6 +138,38 @@ def measure_rank(db: str, runs: int) -> dict[str, Any]:
     }
 
 
+def measure_shared(db: str, deletions: int) -> dict[str, Any]:
+    """Resident memory as the search bar, Things and smart albums each make a Searcher of the
+    library and rank once (they share one index), then a refresh after ``deletions`` photos
+    are forgotten, inside a transaction rolled back after (the library is left as it was)."""
+    from photoclip.search import Searcher
+
+    def resident() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    first = _searcher(db)
+    store, embedder = first.store, first.embedder
+    query = first.query_vector("a lighthouse on a cliff")
+    searchers = [first, Searcher(store, embedder), Searcher(store, embedder)]
+    rss = []
+    for searcher in searchers:
+        searcher.rank(query, limit=TOP)
+        rss.append(resident())
+    gone = [int(i) for i in first.index.snapshot()[0][:deletions]]
+    conn = store.conn  # this thread's: the refresh below reads through it
+    conn.execute("BEGIN")
+    store.delete_photos(conn, gone)
+    before = peak_rss()
+    started = time.perf_counter()
+    searchers[1].index.refresh()
+    seconds = time.perf_counter() - started
+    conn.execute("ROLLBACK")
+    return {"rss": rss, "shared": all(s.index is first.index for s in searchers),
+            "refresh_s": seconds, "peak_before": before, "peak_after": peak_rss(),
+            "left": len(first.index)}  # fmt: skip
+
+
 def measure_recall(db: str, queries: int) -> dict[str, Any]:
     """The index's top-50 against exact float32 scores of the vectors as stored (read from
     the library a chunk at a time), for random unit queries."""
@@ -237,6 +271,17 @@ def part_rss(db: Path, runs: int) -> None:
     line("torch imported", "yes" if any(r["torch_settled"] for r in got) else "no (text tower)")
 
 
+def part_shared(db: Path) -> None:
+    print("Three windows ranking one library (search bar, Things, smart albums; fresh process):")
+    r = child("shared", str(db), "1000")
+    line("one index shared by the three Searchers", "yes" if r["shared"] else "NO")
+    line("RSS after the 1st, 2nd, 3rd ranked", ", ".join(mb(x) for x in r["rss"]))
+    line(
+        f"1,000 photos forgotten ({r['left']:,} left): refresh, peak RSS",
+        f"{r['refresh_s']:.2f} s, {mb(r['peak_before'])} -> {mb(r['peak_after'])}",
+    )
+
+
 def part_recall(db: Path, queries: int) -> None:
     print(f"Recall of the in-memory vectors against float32 ({queries} random queries):")
     r = child("recall", str(db), str(queries))
@@ -302,7 +347,7 @@ def part_rescan(files: int, runs: int) -> None:
     line("  target < 3 s", verdict(med < 3))
 
 
-PARTS = ("launch", "rank", "rss", "recall", "app", "rescan")
+PARTS = ("launch", "rank", "rss", "shared", "recall", "app", "rescan")
 
 
 def main() -> None:
@@ -321,7 +366,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, db, n = args.child
-        measure = {"rank": measure_rank, "recall": measure_recall}[kind]
+        measure = {"rank": measure_rank, "recall": measure_recall, "shared": measure_shared}[kind]
         print(json.dumps(measure(db, int(n))))
         return
     os.environ.update(environment())  # the twin's identity, profile and text tower
@@ -342,6 +387,8 @@ def main() -> None:
         part_rank(db, args.runs)
     if "rss" in args.only:
         part_rss(db, args.rss_runs)
+    if "shared" in args.only:
+        part_shared(db)
     if "recall" in args.only:
         part_recall(db, args.queries)
     if "app" in args.only:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -169,7 +171,9 @@ LOAD_ROWS = 4096
 
 class GrowableMatrix:
     """Row-append with amortised O(1) growth (doubling), so indexing 100k photos doesn't copy
-    the whole matrix per batch; rows are stored as ``dtype`` (float16 for the index)."""
+    the whole matrix per batch; rows are stored as ``dtype`` (float16 for the index). Rows a
+    reader holds are never changed under it (appends go past the end, growing copies, and
+    ``keep`` copies while it is held), so its ``ids`` and ``matrix`` stay valid."""
 
     def __init__(self, dim: int, dtype: Any = np.float32) -> None:
         self.dim = dim
@@ -208,16 +212,26 @@ class GrowableMatrix:
         self.n = need
 
     def keep(self, mask: np.ndarray) -> None:
-        """Keep the rows where ``mask`` is true, in order; a chunk at a time, so that no
-        copy of the kept rows is ever made whole."""
-        kept = 0
+        """Keep the rows where ``mask`` is true, in order, a chunk at a time. In place when
+        nothing else holds the arrays; while something does (a reader in another thread still
+        ranking with the ids and rows it took: VectorIndex is shared), into new arrays, so
+        that the reader's stay as they were and the old ones go with their last reader."""
+        # A reader's ``ids``/``matrix`` are views, each holding a reference to the array
+        # behind it: beyond our attribute and getrefcount's argument, someone is reading.
+        shared = sys.getrefcount(self._ids) > 2 or sys.getrefcount(self._mat) > 2
+        kept = int(np.count_nonzero(mask[: self.n]))
+        new_ids, new_mat = self._ids, self._mat
+        if shared:
+            cap = max(1024, kept + kept // 8)  # some room: appends follow deletions
+            new_ids = np.zeros(cap, np.int64)
+            new_mat = np.zeros((cap, self.dim), self.dtype)
+        at = 0
         for start in range(0, self.n, LOAD_ROWS):
-            part = mask[start : start + LOAD_ROWS]
-            rows = np.flatnonzero(part) + start
-            self._ids[kept : kept + len(rows)] = self._ids[rows]
-            self._mat[kept : kept + len(rows)] = self._mat[rows]
-            kept += len(rows)
-        self.n = kept
+            rows = np.flatnonzero(mask[start : start + LOAD_ROWS]) + start
+            new_ids[at : at + len(rows)] = self._ids[rows]
+            new_mat[at : at + len(rows)] = self._mat[rows]
+            at += len(rows)
+        self._ids, self._mat, self.n = new_ids, new_mat, at
 
 
 def whole_vector(vector: np.ndarray, views: np.ndarray | None) -> np.ndarray:
@@ -235,10 +249,29 @@ def robust_spread(scores: np.ndarray, sample: int = 4096) -> np.ndarray:
     return np.asarray(robust_centre_spread(part, axis=0)[1], np.float32)
 
 
+_SHARED: weakref.WeakValueDictionary[tuple[int, int], VectorIndex] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
 class VectorIndex:
     """All vectors of one model, as a float16 matrix kept in step with the store (float32 on
     disk: the user's compute, kept exact), and the extra views of the photos that have them
-    (preprocess.extra_view_boxes): ``scores`` rates a photo by its best view."""
+    (preprocess.extra_view_boxes): ``scores`` rates a photo by its best view.
+
+    One per library and model in a process (``shared``): the search bar, Things and smart
+    albums rank with the same matrix (a gigabyte for a million photos) instead of one each."""
+
+    @classmethod
+    def shared(cls, store: Store, model_id: int, dim: int) -> VectorIndex:
+        """The index of ``store``'s vectors of ``model_id`` that this process already holds
+        (while something uses it), else a new one. Keyed by the store object: it lives as long
+        as the index does, so its id can't be reused meanwhile."""
+        with _SHARED_LOCK:
+            index = _SHARED.get((id(store), model_id))
+            if index is None or index.store is not store or index.dim != dim:
+                index = cls(store, model_id, dim)
+                _SHARED[(id(store), model_id)] = index
+            return index
 
     def __init__(self, store: Store, model_id: int, dim: int) -> None:
         self.store = store
@@ -392,7 +425,7 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self.model_id = store.model_id(embedder.identity)
-        self.index = VectorIndex(store, self.model_id, embedder.identity.dim)
+        self.index = VectorIndex.shared(store, self.model_id, embedder.identity.dim)
         self._bank: NeutralBank | None = None
         self._bank_vectors: np.ndarray | None = None
         self._bank_lock = threading.Lock()

@@ -279,6 +279,37 @@ def test_growable_matrix_keep_then_append():
     assert m.n == 0 and m.matrix.shape == (0, 2)
 
 
+def test_growable_matrix_keep_leaves_what_readers_hold_unchanged():
+    """Searchers share one index across threads: a reader ranks with the ids and rows it took
+    while a refresh drops deleted photos. Its arrays must stay as they were (copy on keep)."""
+    m = GrowableMatrix(4)
+    rows = np.arange(6000 * 4, dtype=np.float32).reshape(6000, 4)
+    m.append(np.arange(6000), rows)
+    ids, matrix = m.ids, m.matrix  # a reader's view
+    ids_before, matrix_before = ids.copy(), matrix.copy()
+
+    mask = np.arange(6000) % 3 != 0
+    m.keep(mask)
+    np.testing.assert_array_equal(ids, ids_before)
+    np.testing.assert_array_equal(matrix, matrix_before)
+    assert m.ids.tolist() == np.flatnonzero(mask).tolist()
+    np.testing.assert_array_equal(m.matrix, rows[mask])
+    m.append(np.array([9999]), np.ones((1, 4), np.float32))  # and it grows on from there
+    assert m.n == mask.sum() + 1 and m.ids[-1] == 9999
+
+
+def test_growable_matrix_keep_compacts_in_place_when_nobody_reads():
+    """No reader: no copy (a million float16 rows are a gigabyte)."""
+    m = GrowableMatrix(4)
+    m.append(np.arange(100), np.ones((100, 4), np.float32))
+    arrays = (id(m._ids), id(m._mat))
+    m.keep(np.arange(100) % 2 == 0)
+    assert (id(m._ids), id(m._mat)) == arrays and m.ids.tolist() == list(range(0, 100, 2))
+    held = m.matrix  # now someone reads: the next keep copies
+    m.keep(np.arange(50) < 10)
+    assert id(m._mat) != arrays[1] and len(held) == 50 and m.n == 10
+
+
 def test_a_time_of_day_is_not_a_weight():
     from photoclip.search import parse_query
 
