@@ -141,8 +141,14 @@ def settled():
     os._exit(0)  # quitting would wait for the app's background work
 window.services.search_worker.pageReady.connect(on_page)
 window.show()
-window.search_bar.set_text(phrase)  # typed at once: the search waits for what it needs
-QTimer.singleShot(120_000, lambda: os._exit(3))
+def type_phrase():
+    print(f"TYPED {{time.time():.6f}}", flush=True)
+    window.search_bar.set_text(phrase)
+if {typed_after_ms}:
+    QTimer.singleShot({typed_after_ms}, type_phrase)
+else:
+    type_phrase()  # typed at once: the search waits for what it needs
+QTimer.singleShot(120_000 + {typed_after_ms}, lambda: os._exit(3))
 qapp.exec()
 os._exit(0)
 """
@@ -156,24 +162,28 @@ def first_results(
     tmp: str,
     n: int = 0,
     linger_s: float = 0.0,
+    typed_after_s: float = 0.0,
 ) -> dict[str, Any]:
-    """One fresh app process on ``library``: ``phrase`` typed at once. Returns the seconds from
-    process start to its first ranked results, whether torch was imported for them, the peak
-    RSS then, and the peak RSS ``linger_s`` later (work the app started meanwhile)."""
+    """One fresh app process on ``library``: ``phrase`` typed at once (or ``typed_after_s``
+    after the window was shown). Returns the seconds from process start to its first ranked
+    results and from typing to them, whether torch was imported for them, the peak RSS then,
+    and the peak RSS ``linger_s`` later (work the app started meanwhile)."""
     script = _FIRST_RESULTS_SCRIPT.format(
         settings=f"{tmp}/s{n}.ini", library=str(library), model=model, n=n, phrase=phrase,
-        linger_ms=round(linger_s * 1000),
+        linger_ms=round(linger_s * 1000), typed_after_ms=round(typed_after_s * 1000),
     )  # fmt: skip
     spawned = time.time()
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300 + linger_s)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300 + linger_s + typed_after_s)  # fmt: skip
     got = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith("RESULTS")]
     if not got:
         print(proc.stderr[-2000:])
         raise SystemExit("bench_gui: no results came")
     settled = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith("SETTLED")]
+    typed = [float(ln.split()[1]) for ln in proc.stdout.splitlines() if ln.startswith("TYPED")]
     return {
         "seconds": float(got[0][1]) - spawned,
+        "typed_to_results": float(got[0][1]) - typed[0],
         "torch": "torch=True" in got[0],
         "rss": int(got[0][-1].removeprefix("rss=")),
         "rss_settled": int(settled[0][1].removeprefix("rss=")) if settled else None,

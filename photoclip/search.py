@@ -284,16 +284,23 @@ class VectorIndex:
         self._view_rows: np.ndarray | None = None  # each view's row in _rows; None: to redo
         self._norms: tuple[np.ndarray, np.ndarray] | None = None  # (_view_rows, _whole_norms)
         self._deletions = -1
+        self._loading: tuple[int, int] | None = None  # a load in steps under way (_load_new)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return self._rows.n
 
-    def refresh(self) -> None:
-        """Pick up vectors written since the last refresh, and drop deleted ones."""
+    def refresh(self, max_chunks: int | None = None) -> bool:
+        """Pick up vectors written since the last refresh, and drop deleted ones. With
+        ``max_chunks``, read at most that many chunks of ``LOAD_ROWS`` vectors and stop (a
+        load in steps, between which a worker thread answers other requests); False while
+        there is more to read, True once the index is up to date."""
         with self._lock:
-            if self._load_new():
+            loaded, finished = self._load_new(max_chunks)
+            if loaded:
                 self._view_rows = None
+            if not finished:
+                return False
             photos, owners, views, last = self.store.view_vectors_since(
                 self.model_id, self._views_last_id, self.dim
             )
@@ -314,28 +321,34 @@ class VectorIndex:
                     self._views.keep(np.isin(self._views.ids, with_views))
                 self._deletions = deletions
                 self._view_rows = None
+        return True
 
-    def _load_new(self) -> bool:
+    def _load_new(self, max_chunks: int | None = None) -> tuple[bool, bool]:
         """The vectors written since the last load, ``LOAD_ROWS`` at a time, each chunk made
-        float16 as it comes. True when there were any."""
-        before = self._rows.n
-        if before == 0:
-            self._rows.reserve(self.store.vector_count(self.model_id))
-        chunks = 0
-        while True:
+        float16 as it comes, at most ``max_chunks`` chunks. (any read, all read)."""
+        if self._loading is None:  # a load starts: (rows before it, chunks read so far)
+            self._loading = (self._rows.n, 0)
+            if self._rows.n == 0:
+                self._rows.reserve(self.store.vector_count(self.model_id))
+        before, total = self._loading
+        chunks, finished = 0, False
+        while max_chunks is None or chunks < max_chunks:
             ids, mat, last = self.store.vectors_since(
                 self.model_id, self._last_id, self.dim, limit=LOAD_ROWS
             )
-            if not len(ids):
-                break
-            self._rows.append(ids, mat)  # float32 to float16 as it is copied in
-            self._last_id = last
-            chunks += 1
+            if len(ids):
+                self._rows.append(ids, mat)  # float32 to float16 as it is copied in
+                self._last_id = last
+                chunks += 1
             if len(ids) < LOAD_ROWS:
+                finished = True
                 break
-        if before or chunks > 1:  # one read of the table holds each photo once
-            self._drop_replaced(before)
-        return chunks > 0
+        self._loading = (before, total + chunks)
+        if finished:
+            self._loading = None
+            if before or total + chunks > 1:  # one read of the table holds each photo once
+                self._drop_replaced(before)
+        return chunks > 0, finished
 
     def _drop_replaced(self, before: int) -> None:
         """A photo re-embedded since the last load, or between two chunks of this one, has

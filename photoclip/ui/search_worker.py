@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ..errors import PhotoclipError
 
@@ -140,6 +140,25 @@ class SearchWorker(QObject):
         waiting, self._waiting = self._waiting, None
         if waiting is not None and waiting.generation >= self.latest:
             self._run(waiting)
+        self._preload(self._searcher)
+
+    # Chunks of vectors read per step of the preload (search.LOAD_ROWS each: 32,768 vectors,
+    # about a quarter of a second here), so a request waits at most that long behind it.
+    PRELOAD_CHUNKS = 8
+
+    def _preload(self, searcher: Searcher) -> None:
+        """Load the library's vectors before the first search asks for them (seven seconds for
+        a million photos), a step at a time: requests that arrive meanwhile are answered
+        between steps (a search finishes the load itself)."""
+        if searcher is not self._searcher:
+            return  # another model since: its own preload runs
+        try:
+            done = searcher.index.refresh(max_chunks=self.PRELOAD_CHUNKS)
+        except PhotoclipError as exc:  # the library went away: the next search will say so
+            log.info("Vectors not preloaded: %s", exc)
+            return
+        if not done:
+            QTimer.singleShot(0, self, lambda: self._preload(searcher))
 
     @Slot(object)
     def _run(self, request: PageRequest) -> None:

@@ -56,3 +56,54 @@ def test_searchers_of_one_library_share_one_index(tmp_path, small_shapes_dir, ti
     assert again.rank(query, limit=100).total == 30
     store.close()
     other.close()
+
+
+def test_a_load_in_steps_ends_as_one_load(tmp_path, small_shapes_dir, tiny_embedder, monkeypatch):
+    """The app preloads a library's vectors a few chunks at a time (search_worker): photos
+    indexed, re-indexed or forgotten between the steps end up exactly as in a single load."""
+    import photoclip.search as search_module
+    from photoclip.search import VectorIndex
+
+    monkeypatch.setattr(search_module, "LOAD_ROWS", 8)
+    store = Store(tmp_path / "lib" / "library.db")
+    indexer = Indexer(store, tiny_embedder, batch_size=8)
+    indexer.run([str(small_shapes_dir)], add=True)
+    model_id = store.model_id(tiny_embedder.identity)
+    dim = tiny_embedder.identity.dim
+
+    stepped = VectorIndex(store, model_id, dim)
+    assert stepped.refresh(max_chunks=1) is False and len(stepped) == 8
+    assert stepped.refresh(max_chunks=2) is False and len(stepped) == 24
+
+    # Meanwhile: a photo changes (re-embedded: a newer vector row), one is deleted, and
+    # new ones arrive.
+    photos = sorted(small_shapes_dir.rglob("*.jpg"))
+    changed, deleted = photos[0], photos[-1]  # the first is in the part already read
+    from PIL import Image
+
+    with Image.open(changed) as im:
+        im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(changed, quality=90)
+    deleted.unlink()
+    extra = small_shapes_dir / "extra"
+    extra.mkdir()
+    for path in photos[1:4]:
+        with Image.open(path) as im:
+            im.rotate(90, expand=True).save(extra / path.name, quality=90)
+    report = indexer.run()
+    assert (report.changed, report.removed, report.indexed) == (1, 1, 4)
+
+    steps = 0
+    while not stepped.refresh(max_chunks=1):
+        steps += 1
+        assert steps < 20
+    assert steps >= 2
+
+    whole = VectorIndex(store, model_id, dim)
+    assert whole.refresh() is True
+    ids, mat = stepped.snapshot()
+    ids2, mat2 = whole.snapshot()
+    assert len(ids) == len(set(ids.tolist())) == 42
+    order, order2 = np.argsort(ids), np.argsort(ids2)
+    np.testing.assert_array_equal(ids[order], ids2[order2])
+    np.testing.assert_array_equal(mat[order], mat2[order2])
+    store.close()

@@ -111,3 +111,27 @@ def test_similar_by_dropping_an_image_on_the_search_bar(launch, qtbot, small_sha
     # Clearing the chip goes back to all photos.
     window.search_bar.chip.click()
     qtbot.waitUntil(lambda: window.model.query.kind == "browse", timeout=10_000)
+
+
+def test_a_library_vectors_load_before_the_first_search(launch, qtbot, small_shapes_dir, tmp_path):
+    """Launched on a library indexed before, the app reads its vectors in the background
+    (search_worker's preload, a few chunks at a time), so the first search needn't wait;
+    browsing the grid goes on meanwhile."""
+    from guitest import wait_indexed, wait_model
+
+    library = tmp_path / "library"
+    first = launch([small_shapes_dir], library=library)
+    wait_model(qtbot, first)
+    wait_indexed(qtbot, first, at_least=40)
+    first.close()
+    assert first.services.threads_finished
+    first.services.store.close()
+
+    window = launch(library=library)
+    wait_model(qtbot, window)
+    worker = window.services.search_worker
+    qtbot.waitUntil(lambda: worker._searcher is not None, timeout=60_000)
+    index = worker._searcher.index
+    qtbot.waitUntil(lambda: len(index) == 40, timeout=60_000)
+    assert not window.model.query.text  # nobody searched
+    assert window.model.rowCount() == 40  # the grid, browsed meanwhile
