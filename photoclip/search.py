@@ -625,9 +625,14 @@ class Searcher:
         filters: Filters | None = None,
         sort_by_date: bool = False,
         exclude: Sequence[int] = (),
+        candidates: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> SearchResult:
+        """``candidates``: what ``candidates(qvec, filters, exclude)`` returned, when the
+        caller needs them too (one ranking of the library instead of two)."""
         qvec = qvec.astype(np.float32)
-        ids, library, at, scores = self.candidates(qvec, filters, exclude)
+        if candidates is None:
+            candidates = self.candidates(qvec, filters, exclude)
+        ids, library, at, scores = candidates
         copies = np.ones(len(ids), np.int64)
         if self.fold_copies:
             ids, at, scores, copies = self._fold_copies(ids, at, scores)

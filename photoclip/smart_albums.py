@@ -180,9 +180,11 @@ class SmartAlbum:
         searcher = self.searcher
         qvec = searcher.query_vector(self.query.text)
         filters = self.query.search_filters()
-        result = searcher.rank(qvec, limit=0, filters=filters)
-        ids, mat, at, scores = searcher.candidates(qvec, filters)
-        examples = {p: v for p, v in self.store.examples(self.album_id).items() if p in set(ids)}
+        candidates = searcher.candidates(qvec, filters)
+        result = searcher.rank(qvec, limit=0, filters=filters, candidates=candidates)
+        ids, mat, at, scores = candidates
+        present = set(ids.tolist())
+        examples = {p: v for p, v in self.store.examples(self.album_id).items() if p in present}
         positives = [p for p, v in examples.items() if v > 0]
         negatives = [p for p, v in examples.items() if v < 0]
         if len(positives) and len(negatives) and len(examples) >= MIN_EXAMPLES:
