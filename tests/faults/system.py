@@ -196,7 +196,7 @@ class FaultFS:
 
     def __init__(self, source: Path, mountpoint: Path) -> None:
         mountpoint.mkdir(parents=True, exist_ok=True)
-        state = Path(tempfile.mkdtemp(prefix="faultfs-"))
+        state = self.state = Path(tempfile.mkdtemp(prefix="faultfs-"))
         self.control = state / "faults.json"
         self.log = state / "faults.log"
         self.mountpoint = mountpoint
@@ -211,8 +211,9 @@ class FaultFS:
         try:
             wait_for("faultfs mounted", lambda: os.path.ismount(mountpoint), 30, alive=self.proc)
         except AssertionError:
+            said = self.output.read_text().strip()[-300:]
             self.stop()
-            pytest.skip(f"faultfs couldn't mount here: {self.output.read_text().strip()[-300:]}")
+            pytest.skip(f"faultfs couldn't mount here: {said}")
 
     def set(self, **faults: Any) -> None:
         """Replace the faults (see tools/faultfs.py); effective at the next file operation."""
@@ -234,3 +235,4 @@ class FaultFS:
                 self.proc.send_signal(signal.SIGKILL)
                 self.proc.wait()
                 subprocess.run(["umount", "-l", str(self.mountpoint)], capture_output=True)
+        shutil.rmtree(self.state, ignore_errors=True)  # its control file and log
