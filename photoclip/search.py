@@ -268,7 +268,7 @@ class VectorIndex:
         as the index does, so its id can't be reused meanwhile."""
         with _SHARED_LOCK:
             index = _SHARED.get((id(store), model_id))
-            if index is None or index.store is not store or index.dim != dim:
+            if index is None:
                 index = cls(store, model_id, dim)
                 _SHARED[(id(store), model_id)] = index
             return index
@@ -364,6 +364,7 @@ class VectorIndex:
             newest = np.zeros(len(new), bool)
             newest[len(new) - 1 - last_seen] = True
             stale[before:] = ~newest
+        del ids, new  # views of the ids: while held, keep() would copy rather than compact
         if stale.any():
             self._rows.keep(~stale)
 
