@@ -25,7 +25,8 @@ os.environ.pop("PHOTOCLIP_MODEL", None)
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="photoclip-test-config-")
 os.environ["APPDATA"] = os.environ["XDG_CONFIG_HOME"]
 # Nor the user's cache (the precision measured for a model on this machine, photoclip.precision,
-# and the text tower's int8 weights: half a gigabyte, removed when the session ends).
+# and the text towers exported from the models' weights: half a gigabyte a run, removed when
+# the session ends).
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="photoclip-test-cache-")
 _SESSION_TEMP = (os.environ["XDG_CONFIG_HOME"], os.environ["XDG_CACHE_HOME"])
 
