@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--weights", metavar="FILE", help="use this local weights file")
     common.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     common.add_argument(
-        "--precision", default="auto", choices=["auto", "fp32", "bf16", "int8", "fp16"],
+        "--precision", default="auto",
+        choices=["auto", "fp32", "bf16", "int8", "onnx-int8", "fp16"],
         help="numeric precision of the model (default: auto, the fastest that keeps fp32's "
         "results, measured once on this machine)",
     )  # fmt: skip
@@ -208,16 +209,30 @@ def model_for(args: argparse.Namespace, store: Any, key: str) -> Any:
     """The model ``key`` for this library. When the library has already seen the very weights
     file it names (same path, size and mtime), the model's identity is known, so it loads only
     once a photo or a phrase needs embedding: a rescan with nothing new starts in a blink."""
-    from .embedder import deferred_from_profile, locate_weights, profile_of, profile_setting
+    from .embedder import (
+        deferred_from_profile,
+        locate_weights,
+        machine_profile,
+        profile_of,
+        profile_setting,
+    )
 
     spec = get_spec(key)
     path = locate_weights(spec, weights_for(args, key))
     if path is None:
         return load_model(args, key)  # explains what is missing, or downloads it
     profile_key = profile_setting(key, path)
-    saved = store.get_setting(profile_key)
-    deferred = deferred_from_profile(spec, saved, lambda: load_model(args, key)) if saved else None
+    # ...or, for a library new to it, when this computer has loaded that file before.
+    saved = store.get_setting(profile_key) or machine_profile(key, path)
+    deferred = None
+    if saved:
+        deferred = deferred_from_profile(
+            spec, saved, lambda: load_model(args, key),
+            device=args.device, precision=args.precision, threads=args.threads,
+        )  # fmt: skip
     if deferred is not None:
+        if saved and not store.get_setting(profile_key):
+            store.set_setting(profile_key, saved)
         return deferred
     embedder = load_model(args, key)
     store.set_setting(profile_key, profile_of(embedder))

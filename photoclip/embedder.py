@@ -243,6 +243,11 @@ def set_model_threads(threads: int | None) -> None:
     _chosen_threads = None if threads is None else threads or default_threads()
 
 
+def model_threads(own: int) -> int:
+    """The CPU threads a model whose own count is ``own`` runs on now (set_model_threads)."""
+    return _chosen_threads or own
+
+
 class Embedder:
     """A loaded CLIP model. Thread-safe: calls into the model are serialised."""
 
@@ -268,6 +273,7 @@ class Embedder:
         self.threads = default_threads()
         self.image_size = _image_size(preprocess)
         self.precision_choice: Any = None  # precision.PrecisionChoice: what was chosen, why
+        self.tower: Any = None  # image_tower.ImageTower: runs the photos at onnx-int8
 
     def load(self) -> Embedder:
         """Already loaded (the same call as DeferredEmbedder's)."""
@@ -278,7 +284,7 @@ class Embedder:
 
         # torch's intra-op thread count is per calling thread (OpenMP): apply ours in
         # whichever thread runs the model, not only in the one that loaded it.
-        wanted = _chosen_threads or self.threads
+        wanted = model_threads(self.threads)
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
 
@@ -290,6 +296,9 @@ class Embedder:
         """Embed a stacked NCHW batch of preprocessed images. Rows are unit vectors."""
         import torch
 
+        if self.tower is not None:
+            with self._lock:
+                return self.tower.encode(batch.numpy(), model_threads(self.threads))
         with self._lock, torch.inference_mode(), self._autocast():
             x = batch.to(self.device)
             if self.precision == "fp16" and self.device != "cpu":
@@ -378,13 +387,22 @@ class DeferredEmbedder:
         identity: ModelIdentity,
         image_size: int,
         load: Callable[[], Embedder],
+        *,
+        without_torch: bool = False,
+        asked: str = "auto",
+        threads: int | None = None,
     ) -> None:
         self.spec = spec
         self.identity = identity
         self.image_size = image_size
         self._load = load
+        # May load as image_tower.OnnxEmbedder (no torch) where onnx-int8 was measured best
+        # here: only where no device and no other precision was asked for.
+        self.without_torch = without_torch
+        self.asked = asked  # the precision asked for: "auto", or "onnx-int8" whatever was measured
+        self.threads = threads
         self._lock = threading.Lock()
-        self._model: Embedder | None = None
+        self._model: Any = None  # an Embedder, or an image_tower.OnnxEmbedder
         self._tower: Any = False  # text_tower.TextTower, None when there is none; False: unread
 
     @property
@@ -397,13 +415,13 @@ class DeferredEmbedder:
             return "the CPU (the image side loads when photos need it)"
         return self._model.device
 
-    def load(self) -> Embedder:
+    def load(self) -> Any:
         """The real model, loaded now if it wasn't (once, whichever thread asks first). Any
         failure is a ModelUnavailableError, never mistaken for a problem with a photo."""
         with self._lock:
             if self._model is None:
                 try:
-                    model = self._load()
+                    model = self._without_torch() or self._load()
                 except PhotoclipError:
                     raise
                 except Exception as exc:  # e.g. an unreadable weights file (OSError)
@@ -417,6 +435,20 @@ class DeferredEmbedder:
                     )
                 self._model = model
             return self._model
+
+    def _without_torch(self) -> Any:
+        if not self.without_torch:
+            return None
+        from . import image_tower
+
+        try:
+            return image_tower.embedder_for(
+                self.spec, self.identity, self.image_size, self.threads,
+                measured=self.asked == "auto",
+            )  # fmt: skip
+        except Exception as exc:  # e.g. an onnxruntime that can't run here: torch can
+            log.info("The model loads with torch: %s", exc)
+            return None
 
     def preprocess(self, image: Any) -> Any:
         return self.load().preprocess(image)
@@ -441,7 +473,7 @@ class DeferredEmbedder:
         identity = self.identity.with_preprocess(method)
         return DeferredEmbedder(
             self.spec, identity, self.image_size, lambda: self.load().with_preprocess(method)
-        )
+        )  # (loads self, which may run without torch)
 
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
         return self.load().encode_images(images)
@@ -473,10 +505,18 @@ def profile_of(embedder: Embedder) -> str:
 
 
 def deferred_from_profile(
-    spec: ModelSpec, profile: str, load: Callable[[], Embedder]
+    spec: ModelSpec,
+    profile: str,
+    load: Callable[[], Embedder],
+    *,
+    device: str = "auto",
+    precision: str = "auto",
+    threads: int | None = None,
 ) -> DeferredEmbedder | None:
     """A deferred model from :func:`profile_of`'s text; None if the text is unusable, or was
-    written for photos fed to the model another way than photoclip's now."""
+    written for photos fed to the model another way than photoclip's now. ``device``,
+    ``precision`` and ``threads`` are what ``load`` was asked for: with "auto" (or cpu and
+    onnx-int8) it may load without torch (image_tower.py)."""
     try:
         p = json.loads(profile)
         identity = ModelIdentity(
@@ -488,7 +528,11 @@ def deferred_from_profile(
         )
         if identity.preprocess != preprocess_module.DEFAULT_PREPROCESS:
             return None
-        return DeferredEmbedder(spec, identity, int(p["image_size"]), load)
+        without_torch = device in ("auto", "cpu") and precision in ("auto", "onnx-int8")
+        return DeferredEmbedder(
+            spec, identity, int(p["image_size"]), load,
+            without_torch=without_torch, asked=precision, threads=threads,
+        )  # fmt: skip
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -535,25 +579,30 @@ def _remember_profile(key: str, weights_path: str, embedder: Embedder) -> None:
         log.info("Model profile not cached: %s", exc)
 
 
+def machine_profile(key: str, weights_path: str) -> str | None:
+    """:func:`profile_of` of this very weights file as it was last loaded on this computer
+    (kept in the cache folder by :func:`_remember_profile`); None if it never was."""
+    from .precision import cache_dir
+
+    try:
+        data = json.loads((cache_dir() / _PROFILES).read_text(encoding="utf-8"))
+        saved = data.get(profile_setting(key, weights_path)) if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, str) else None
+
+
 def deferred_for(
-    key: str, weights: str | None, load: Callable[[], Embedder]
+    key: str, weights: str | None, load: Callable[[], Embedder], threads: int | None = None
 ) -> DeferredEmbedder | None:
     """A stand-in for the model ``key`` whose weights file was loaded before on this
     computer (same path, size and mtime), so that it answers text at once from its exported
     text tower while ``load`` waits for the first photo; None when there is no such record
     or no exported text tower (then loading the model is the quickest way to a search)."""
-    from .precision import cache_dir
-
     spec = get_spec(key)
     path = locate_weights(spec, weights)
-    if path is None:
-        return None
-    try:
-        data = json.loads((cache_dir() / _PROFILES).read_text(encoding="utf-8"))
-        saved = data.get(profile_setting(key, path)) if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
-    deferred = deferred_from_profile(spec, saved, load) if isinstance(saved, str) else None
+    saved = machine_profile(key, path) if path is not None else None
+    deferred = deferred_from_profile(spec, saved, load, threads=threads) if saved else None
     if deferred is None or deferred._text_tower() is None:
         return None
     return deferred
@@ -602,6 +651,7 @@ def load_embedder(
 
     torch.set_num_threads(threads or default_threads())
     dev = choose_device(device)
+    _check_device(dev, precision)
     try:
         if spec.is_local_dir:
             clip, _, preprocess = open_clip.create_model_and_transforms(spec.arch, device=dev)
@@ -624,10 +674,11 @@ def load_embedder(
         ) from exc
     tokenizer = open_clip.get_tokenizer(spec.arch)
     clip.eval()
-    from . import text_tower
+    from . import image_tower, text_tower
 
     text_tower.export(clip, tokenizer, resolved.sha256)  # once, from the fp32 weights
-    choice = _precision(clip, preprocess, tokenizer, resolved.sha256, dev, precision)
+    tower = _image_tower(clip, preprocess, resolved.sha256, dev, precision)
+    choice = _precision(clip, preprocess, tokenizer, resolved.sha256, dev, precision, tower)
     dim = _embed_dim(clip)
     identity = ModelIdentity(
         arch=_identity_arch(spec),
@@ -640,29 +691,78 @@ def load_embedder(
     embedder = Embedder(spec, clip, views, tokenizer, identity, dev, choice.precision)
     embedder.threads = threads or default_threads()
     embedder.precision_choice = choice
+    if choice.precision == image_tower.PRECISION:
+        embedder.tower = tower
     _remember_profile(spec.key, resolved.path, embedder)
     return embedder
 
 
+def _check_device(device: str, precision: str) -> None:
+    """Say plainly when the device asked for isn't here (torch's own error would read as
+    weights that don't fit the model), or can't run the precision asked for."""
+    import torch
+
+    if precision == "onnx-int8" and device != "cpu":
+        raise ModelUnavailableError("onnx-int8 runs on the CPU only: use --device cpu or auto.")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelUnavailableError(
+            "There is no CUDA GPU (or no working driver for one) here: use --device cpu or auto."
+        )
+    mps = getattr(torch.backends, "mps", None)
+    if device == "mps" and not (mps is not None and mps.is_available()):
+        raise ModelUnavailableError("Apple's GPU (mps) isn't available here: use --device auto.")
+
+
+def _image_tower(clip: Any, preprocess: Any, sha256: str, device: str, asked: str) -> Any:
+    """The int8 onnxruntime image tower of these weights (exported once, from fp32) where it
+    may be chosen: on the CPU, for "auto" or "onnx-int8"; else None."""
+    from . import image_tower
+
+    if device != "cpu" or asked not in ("auto", image_tower.PRECISION):
+        return None
+    import open_clip
+
+    cfg = open_clip.get_model_preprocess_cfg(clip)
+    if image_tower.export(clip, cfg, preprocess, sha256):
+        tower = image_tower.load(sha256)
+        if tower is not None:
+            return tower
+    if asked == image_tower.PRECISION:
+        raise ModelUnavailableError(
+            "This model can't run at onnx-int8 here (onnxruntime and onnx are needed, and an "
+            "image tower they can export). Use --precision auto."
+        )
+    return None
+
+
 def _precision(
-    clip: Any, preprocess: Any, tokenizer: Any, sha256: str, device: str, asked: str
+    clip: Any,
+    preprocess: Any,
+    tokenizer: Any,
+    sha256: str,
+    device: str,
+    asked: str,
+    tower: Any = None,
 ) -> Any:
     """Turn the fp32 ``clip`` to the precision asked for, or, for "auto", to the one measured
     fastest on this machine (once per weights file, CPU and torch; then cached). Returns the
-    :class:`photoclip.precision.PrecisionChoice`."""
+    :class:`photoclip.precision.PrecisionChoice`. ``tower``: the onnx-int8 image tower, a
+    candidate too."""
     from . import precision as p
 
     if asked != "auto":
         p.apply_precision(clip, asked, device)
         return p.PrecisionChoice(asked, "your choice", device=device)
-    offered = p.candidates(device)
+    offered = p.candidates(device) + (["onnx-int8"] if tower is not None else [])
     if offered == ["fp32"]:
         return p.PrecisionChoice("fp32", "the only one here", device=device)
     choice = p.cached_choice(sha256, device)
     if choice is not None and choice.precision in offered:
         p.apply_precision(clip, choice.precision, device)
         return choice
-    choice = p.probe(clip, preprocess, tokenizer, _image_size(preprocess), device, offered)
+    choice = p.probe(
+        clip, preprocess, tokenizer, _image_size(preprocess), device, offered, tower=tower
+    )
     p.save_choice(sha256, choice)
     return choice
 

@@ -30,7 +30,7 @@ from . import APP_NAME
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "bf16", "int8", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8", "onnx-int8", "fp16")  # onnx-int8: image_tower.py
 MIN_COSINE = 0.999  # mean cosine to fp32 a precision must reach
 NEIGHBOURS = 10  # ... and each calibration photo keeps its 10 nearest (where fp32 tells)
 CALIBRATION_SIZE = 16
@@ -40,6 +40,7 @@ _TIE = 0.02  # fp32 scores closer than this don't tell two neighbours apart (see
 _PHRASES = ("a dog on a beach", "a red car in the snow", "two people at a birthday party",
             "a bowl of fruit on a table")  # fmt: skip
 CACHE_NAME = "precision.json"
+PROBE_VERSION = 2  # what the probe offers changed (v2: onnx-int8): measure again
 
 
 @dataclass
@@ -99,16 +100,21 @@ def cpu_description() -> str:
 
 
 def torch_version() -> str:
+    return package_version("torch")
+
+
+def package_version(package: str) -> str:
     try:
-        return metadata.version("torch")
+        return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "unknown"
 
 
 def machine_key(weights_sha256: str, device: str) -> str:
     """What a cached choice holds for: these weights, this CPU (model and flags), this torch
-    and this device. Cheap: no torch import."""
-    text = json.dumps([weights_sha256, cpu_description(), torch_version(), device])
+    and onnxruntime, this device and what the probe offers. Cheap: no torch import."""
+    runtimes = f"{torch_version()}|{package_version('onnxruntime')}|probe-v{PROBE_VERSION}"
+    text = json.dumps([weights_sha256, cpu_description(), runtimes, device])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -364,10 +370,12 @@ def probe(
     device: str,
     offered: Sequence[str] | None = None,
     rounds: int = 1,
+    tower: Any = None,
 ) -> PrecisionChoice:
     """Time each precision of ``offered`` (default: :func:`candidates`) on a calibration
     batch and pick the fastest whose vectors match fp32's. ``model`` is fp32 on entry and
-    left at the chosen precision (int8 swaps its Linear layers; fp16 halves it)."""
+    left at the chosen precision (int8 swaps its Linear layers; fp16 halves it; onnx-int8
+    leaves it fp32 and runs ``tower``, an ``image_tower.ImageTower`` of its weights)."""
     import torch
 
     offered = list(offered or candidates(device))
@@ -378,6 +386,11 @@ def probe(
     timing_batch = images[: CALIBRATION_SIZE // 2]
 
     def run(precision: str, batch: Any) -> tuple[np.ndarray, float]:
+        if precision == "onnx-int8":
+            pixels = batch.cpu().numpy()
+            start = time.perf_counter()
+            vecs = tower.encode(pixels, torch.get_num_threads())
+            return vecs, time.perf_counter() - start
         x = batch.half() if precision == "fp16" else batch
         with torch.inference_mode(), autocast_for(precision, device):
             start = time.perf_counter()
@@ -388,7 +401,7 @@ def probe(
         return _unit(feats.float().cpu().numpy()), elapsed
 
     def text(precision: str) -> np.ndarray:
-        with torch.inference_mode(), autocast_for(precision, device):
+        with torch.inference_mode(), autocast_for(precision, device):  # onnx-int8: fp32's
             return _unit(model.encode_text(tokens).float().cpu().numpy())
 
     swapped: list[tuple[Any, str, Any]] = []
@@ -447,8 +460,14 @@ def probe(
     best = max(times, key=lambda p: choice.rates[p]) if times else "fp32"
     if device == "cpu" and first.get("fp32", 1.0) < SMALL_MODEL_S:
         best = "fp32"  # timings of a model this fast are noise, and it costs nothing anyway
-    elif choice.rates.get(best, 0.0) < MIN_GAIN * choice.rates.get("fp32", 0.0):
-        best = "fp32"  # not clearly faster: a timing's noise never changes the vectors
+    else:
+        if choice.rates.get(best, 0.0) < MIN_GAIN * choice.rates.get("fp32", 0.0):
+            best = "fp32"  # not clearly faster: a timing's noise never changes the vectors
+        if "onnx-int8" in times and choice.rates[best] < MIN_GAIN * choice.rates["onnx-int8"]:
+            # Not clearly slower: onnx-int8 starts without torch (a fraction of a second
+            # against the seconds of importing torch and open_clip and reading fp32 weights)
+            # and indexes in about a third of the memory (README "Performance").
+            best = "onnx-int8"
     switch(best)  # Module.half() and .float() convert in place
     choice.precision = best
     return choice

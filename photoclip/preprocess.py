@@ -96,7 +96,9 @@ def view_boxes(method: str, width: int, height: int) -> list[Box]:
 
 class ViewTransform:
     """Photo (PIL, RGB) -> the model's input: a CHW tensor when the method sees the photo as
-    one view, else a VCHW tensor of its views (``blend`` makes them one vector)."""
+    one view, else a VCHW tensor of its views (``blend`` makes them one vector). With a
+    ``centre`` that makes numpy arrays (image_tower.CentreTransform), numpy arrays throughout:
+    no torch."""
 
     def __init__(self, method: str, cfg: dict[str, Any], centre: Callable[[Any], Any]) -> None:
         if method not in METHODS:
@@ -109,10 +111,19 @@ class ViewTransform:
         self.fill = int(cfg.get("fill_color", 0))
         self.cfg = cfg
         self.centre = centre  # open_clip's transform, for CENTRE: the vectors of old libraries
+        from .image_tower import CentreTransform
 
-    def __call__(self, image: Any) -> Any:
+        self.numpy = isinstance(centre, CentreTransform)
+
+    def _array(self, arrays: list[np.ndarray]) -> Any:
+        out = arrays[0] if len(arrays) == 1 else np.stack(arrays)
+        if self.numpy:
+            return out
         import torch
 
+        return torch.from_numpy(out)
+
+    def __call__(self, image: Any) -> Any:
         if self.method == CENTRE:
             return self.centre(image)
         if image.mode != "RGB":
@@ -121,10 +132,7 @@ class ViewTransform:
             views = [self._letterbox(image)]
         else:
             views = [self._squash(image, box) for box in view_boxes(self.method, *image.size)]
-        arrays = [self._normalise(v) for v in views]
-        if len(arrays) == 1:
-            return torch.from_numpy(arrays[0])
-        return torch.from_numpy(np.stack(arrays))
+        return self._array([self._normalise(v) for v in views])
 
     def extras(self, image: Any) -> Any | None:
         """The photo's extra views (``extra_view_boxes``) as a VCHW tensor, each square made
@@ -132,9 +140,12 @@ class ViewTransform:
         boxes = extra_view_boxes(*image.size) if self.method == CENTRE else []
         if not boxes:
             return None
+        views = [self.centre(image.crop(tuple(round(v) for v in box))) for box in boxes]
+        if self.numpy:
+            return np.stack(views)
         import torch
 
-        return torch.stack([self.centre(image.crop(tuple(round(v) for v in box))) for box in boxes])
+        return torch.stack(views)
 
     def _squash(self, image: Any, box: Box) -> Any:
         from PIL import Image
@@ -160,13 +171,20 @@ class ViewTransform:
 
 
 def flatten_views(tensors: Sequence[Any]) -> tuple[Any, list[int]]:
-    """Per-photo inputs (CHW or VCHW) -> one NCHW batch and each photo's view count."""
-    import torch
+    """Per-photo inputs (CHW or VCHW; torch tensors, or numpy arrays) -> one NCHW batch of
+    the same kind and each photo's view count."""
+    counts = [1 if t.ndim == 3 else int(t.shape[0]) for t in tensors]
+    stack: Any
+    cat: Any
+    if tensors and isinstance(tensors[0], np.ndarray):
+        stack, cat = np.stack, np.concatenate
+    else:
+        import torch
 
-    counts = [1 if t.dim() == 3 else int(t.shape[0]) for t in tensors]
+        stack, cat = torch.stack, torch.cat
     if all(c == 1 for c in counts):
-        return torch.stack([t if t.dim() == 3 else t[0] for t in tensors]), counts
-    return torch.cat([t.unsqueeze(0) if t.dim() == 3 else t for t in tensors]), counts
+        return stack([t if t.ndim == 3 else t[0] for t in tensors]), counts
+    return cat([t[None] if t.ndim == 3 else t for t in tensors]), counts
 
 
 def split_views(

@@ -65,7 +65,9 @@ class ModelLoader(QObject):
         try:
             # Weights this computer has loaded before: searches start at once with the text
             # tower exported then (numpy, no torch); the model loads when a photo needs it.
-            embedder: Any = deferred_for(key, weights or None, load_now) or load_now()
+            embedder: Any = (
+                deferred_for(key, weights or None, load_now, threads or None) or load_now()
+            )
         except PhotoclipError as exc:
             from ..errors import ModelUnavailableError
 

@@ -1,0 +1,356 @@
+"""CLIP's image tower in onnxruntime at int8, so that indexing needs neither torch nor
+open_clip once a model has been loaded on this computer.
+
+When a model is loaded with torch, its image tower is exported once into the cache folder:
+``torch.onnx`` writes the fp32 graph of the user's own weights, and onnxruntime's dynamic
+quantisation makes its matrix products int8 (weights per tensor, activations per batch).
+The precision probe (``photoclip.precision``) then times it beside torch's precisions and
+checks its vectors against fp32's like theirs; only where it wins does it become the
+model's precision ("onnx-int8"). From then on a run with photos to embed loads onnxruntime
+and the int8 graph (a fraction of a second) instead of importing torch and open_clip and
+reading the fp32 weights (seconds), and makes each photo the model's input with Pillow and
+numpy exactly as open_clip's transform does (checked on the export's calibration photos).
+
+Why onnxruntime's quantisation rather than ``torch.ao``'s: torch.ao.quantization is
+deprecated in favour of torchao, while onnxruntime's dynamic quantisation is its supported
+CPU int8 path. The export uses torch.onnx's TorchScript exporter (``dynamo=False``), which
+needs no extra package; were a future torch to drop it, the export fails, is logged, and the
+model simply keeps running in torch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .models import ModelIdentity, ModelSpec
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+PRECISION = "onnx-int8"
+MAX_PIXEL_ERROR = 1e-4  # numpy's input against open_clip's transform (the same arithmetic)
+
+
+def export_dir(weights_sha256: str, cache: Path | None = None) -> Path:
+    from .precision import cache_dir
+
+    return (cache or cache_dir()) / "image" / f"{weights_sha256[:32]}-v{FORMAT}"
+
+
+def available() -> bool:
+    """onnxruntime (to run the graph) and onnx (to quantise it) are installed."""
+    return find_spec("onnxruntime") is not None and find_spec("onnx") is not None
+
+
+# -- the model's input without torch -------------------------------------------------------
+
+
+class CentreTransform:
+    """open_clip's eval transform for a "shortest" resize (resize the short side to ``size``
+    with bicubic, cut the centre square, RGB, scale to 0..1, normalise) in Pillow and numpy:
+    photo (PIL) -> CHW float32 array."""
+
+    def __init__(self, size: int, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.size = int(size)
+        self.mean = np.asarray(mean, np.float32)[:, None, None]
+        self.std = np.asarray(std, np.float32)[:, None, None]
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> CentreTransform | None:
+        """From ``open_clip.get_model_preprocess_cfg``; None for a transform this class
+        doesn't reproduce (another resize or interpolation)."""
+        size = cfg.get("size")
+        size = size[0] if isinstance(size, (list, tuple)) and len(set(size)) == 1 else size
+        if not isinstance(size, int) or cfg.get("resize_mode", "shortest") != "shortest":
+            return None
+        if cfg.get("interpolation", "bicubic") != "bicubic":
+            return None
+        return cls(size, cfg["mean"], cfg["std"])
+
+    def __call__(self, image: Any) -> np.ndarray:
+        from PIL import Image
+
+        s = self.size
+        w, h = image.size
+        # torchvision's Resize(int): the short side to s, the long side truncated.
+        nw, nh = (s, int(s * h / w)) if w <= h else (int(s * w / h), s)
+        if (nw, nh) != (w, h):
+            image = image.resize((nw, nh), Image.Resampling.BICUBIC)
+        left, top = round((nw - s) / 2.0), round((nh - s) / 2.0)  # torchvision's CenterCrop
+        image = image.crop((left, top, left + s, top + s))
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        x = np.asarray(image, np.float32).transpose(2, 0, 1) / np.float32(255)
+        return np.ascontiguousarray((x - self.mean) / self.std)
+
+
+# -- export --------------------------------------------------------------------------------
+
+
+def export(model: Any, cfg: dict[str, Any], torch_preprocess: Any, weights_sha256: str) -> bool:
+    """Write ``model``'s image tower (an fp32 open_clip CLIP) as an int8 onnxruntime graph,
+    once; True when an export is there now. ``cfg`` is open_clip's preprocess config and
+    ``torch_preprocess`` its transform, which the numpy one must match."""
+    folder = export_dir(weights_sha256)
+    if (folder / "meta.json").is_file():
+        return True
+    if not available():
+        return False
+    centre = CentreTransform.from_config(cfg)
+    if centre is None or not _same_input(centre, torch_preprocess):
+        log.info("The image tower stays with torch: its input isn't reproduced without it")
+        return False
+    tmp = folder.with_name(folder.name + f".{os.getpid()}.tmp")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        _write_int8(model.visual, centre.size, tmp)
+        meta = {
+            "format": FORMAT,
+            "size": centre.size,
+            "mean": [float(v) for v in centre.mean.ravel()],
+            "std": [float(v) for v in centre.std.ravel()],
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        return True
+    except Exception as exc:  # a graph the exporter can't write, a full disk: torch it is
+        log.info("The image tower stays with torch: %s: %s", type(exc).__name__, exc)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+
+
+def _same_input(centre: CentreTransform, torch_preprocess: Any) -> bool:
+    from PIL import Image
+
+    from .precision import calibration_images
+
+    photos = calibration_images(centre.size * 2, 3)
+    photos += [photos[0].resize((300, 700)), photos[1].convert("L").resize((901, 402))]
+    photos += [Image.new("RGBA", (centre.size, centre.size), (10, 200, 30, 128))]
+    for photo in photos:
+        ours, theirs = centre(photo), torch_preprocess(photo).numpy()
+        if ours.shape != theirs.shape or float(np.max(np.abs(ours - theirs))) > MAX_PIXEL_ERROR:
+            return False
+    return True
+
+
+def _write_int8(visual: Any, size: int, folder: Path) -> None:
+    import warnings
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    class Tower(torch.nn.Module):
+        def __init__(self, visual: Any) -> None:
+            super().__init__()
+            self.visual = visual
+
+        def forward(self, x: Any) -> Any:
+            return self.visual(x)
+
+    fp32 = folder / "fp32.onnx"
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)  # the exporter traces the plain path
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                Tower(visual).eval(), (torch.zeros(1, 3, size, size),), str(fp32),
+                input_names=["pixels"], output_names=["vectors"],
+                dynamic_axes={"pixels": {0: "n"}, "vectors": {0: "n"}},
+                opset_version=18, dynamo=False,
+            )  # fmt: skip
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+    logging.disable(logging.WARNING)  # onnxruntime's advice to pre-process, on the root logger
+    try:
+        quantize_dynamic(str(fp32), str(folder / "model.onnx"), weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
+        fp32.unlink()
+
+
+# -- running it ----------------------------------------------------------------------------
+
+
+class ImageTower:
+    """An exported int8 image tower: ``encode(batch)`` gives unit vectors."""
+
+    def __init__(self, folder: Path) -> None:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            raise ValueError("an export of another format")
+        self.meta = meta
+        self.path = folder / "model.onnx"
+        if not self.path.is_file():
+            raise FileNotFoundError(self.path)
+        self.centre = CentreTransform(int(meta["size"]), meta["mean"], meta["std"])
+        self._session: Any = None
+        self._threads = 0
+
+    def _open(self, threads: int) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        # Between batches its threads sleep rather than spin: the photos' decoding needs them.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(
+            str(self.path), options, providers=["CPUExecutionProvider"]
+        )
+        self._threads = threads
+        return self._session
+
+    def encode(self, batch: np.ndarray, threads: int) -> np.ndarray:
+        """Unit vectors of an NCHW float32 batch, on ``threads`` CPU threads (a change of
+        count reopens the graph: onnxruntime fixes it per session)."""
+        session = self._session if threads == self._threads else self._open(threads)
+        name = session.get_inputs()[0].name
+        out = session.run(None, {name: np.ascontiguousarray(batch, np.float32)})[0]
+        out = np.asarray(out, np.float32)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def load(weights_sha256: str) -> ImageTower | None:
+    """The exported tower of these weights, or None (not exported, unreadable, or
+    onnxruntime missing)."""
+    folder = export_dir(weights_sha256)
+    if not (folder / "meta.json").is_file() or find_spec("onnxruntime") is None:
+        return None
+    try:
+        return ImageTower(folder)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.info("The exported image tower at %s is unusable: %s", folder, exc)
+        return None
+
+
+# -- a model without torch -----------------------------------------------------------------
+
+
+class OnnxEmbedder:
+    """The interface of ``embedder.Embedder`` on an exported image tower and text tower:
+    embeds photos and phrases with onnxruntime and numpy, never importing torch."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        identity: ModelIdentity,
+        tower: ImageTower,
+        text: Any,
+        threads: int,
+        choice: Any,
+    ) -> None:
+        from .preprocess import ViewTransform
+
+        self.spec = spec
+        self.identity = identity
+        self.tower = tower
+        self.text = text  # text_tower.TextTower
+        self.threads = threads
+        self.precision_choice = choice
+        self.device = "cpu"
+        self.precision = PRECISION
+        self.image_size = tower.centre.size
+        cfg = {"size": tower.centre.size, "mean": tower.meta["mean"], "std": tower.meta["std"]}
+        self.preprocess = ViewTransform(identity.preprocess, cfg, tower.centre)
+        self._lock = threading.Lock()
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def load(self) -> OnnxEmbedder:
+        return self
+
+    def encode_tensors(self, batch: Any) -> np.ndarray:
+        from .embedder import model_threads
+
+        with self._lock:
+            return self.tower.encode(np.asarray(batch), model_threads(self.threads))
+
+    def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
+        from .preprocess import blend, flatten_views
+
+        batch, counts = flatten_views(tensors)
+        return blend(self.encode_tensors(batch), counts)
+
+    def extra_views(self, image: Any) -> Any | None:
+        return self.preprocess.extras(image)
+
+    def encode_photos(
+        self, tensors: Sequence[Any], extras: Sequence[Any | None]
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        from .preprocess import flatten_views, split_views
+
+        batch, counts = flatten_views(tensors)
+        more = [e for e in extras if e is not None]
+        if more:
+            batch = np.concatenate([batch, *more])
+        rows = self.encode_tensors(batch)
+        return split_views(rows, counts, [0 if e is None else int(e.shape[0]) for e in extras])
+
+    def encode_images(self, images: Sequence[Any]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.identity.dim), np.float32)
+        return self.encode_views([self.preprocess(im) for im in images])
+
+    def with_preprocess(self, method: str) -> OnnxEmbedder:
+        if method == self.identity.preprocess:
+            return self
+        twin = OnnxEmbedder(
+            self.spec, self.identity.with_preprocess(method), self.tower, self.text,
+            self.threads, self.precision_choice,
+        )  # fmt: skip
+        twin._lock = self._lock
+        return twin
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        out = [self._text_cache.get(t) for t in texts]
+        missing = [t for t, v in zip(texts, out, strict=True) if v is None]
+        if missing:
+            fresh = dict(zip(missing, self.text.encode(missing), strict=True))
+            for text, vec in fresh.items():
+                self._text_cache[text] = vec
+            while len(self._text_cache) > 256:
+                self._text_cache.popitem(last=False)
+            out = [fresh[t] if v is None else v for t, v in zip(texts, out, strict=True)]
+        return np.stack([v for v in out if v is not None]).astype(np.float32)
+
+
+def embedder_for(
+    spec: ModelSpec,
+    identity: ModelIdentity,
+    image_size: int,
+    threads: int | None,
+    measured: bool = True,
+) -> OnnxEmbedder | None:
+    """The torch-free model for weights whose towers are both exported and whose measured
+    precision on this machine is onnx-int8 (or, ``measured`` False, asked to be); None
+    otherwise (then torch loads it)."""
+    from . import precision, text_tower
+    from .embedder import default_threads
+
+    sha = identity.weights_sha256
+    choice = precision.cached_choice(sha, "cpu")
+    if not measured:
+        choice = precision.PrecisionChoice(PRECISION, "your choice")
+    elif choice is None or choice.precision != PRECISION:
+        return None
+    if measured and any(precision.cached_choice(sha, d) is not None for d in ("cuda", "mps")):
+        return None  # this computer has run the model on a GPU: let torch choose the device
+    tower = load(sha)
+    text = text_tower.load(sha) if tower is not None else None
+    if tower is None or text is None or tower.centre.size != image_size:
+        return None
+    return OnnxEmbedder(spec, identity, tower, text, threads or default_threads(), choice)

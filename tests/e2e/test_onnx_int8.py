@@ -1,0 +1,77 @@
+"""onnx-int8: once a model has been loaded on this computer (its towers exported), a new
+library is indexed and searched without torch, as whole CLI processes, and finds what fp32
+finds."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import numpy as np
+from PIL import Image
+
+from photoclip import precision
+from photoclip.search import Searcher
+from photoclip.store import Store
+
+from .helpers import photoclip
+from .test_deferred_model import probe
+from .test_retrieval import colour_shape_queries
+
+TINY = ("--model", "tiny-shapes", "--precision", "onnx-int8")
+
+
+def test_a_new_library_is_indexed_and_searched_without_torch(
+    tmp_path, small_shapes_dir, shapes_dir, shapes_manifest, tiny_embedder
+):
+    # The first load on this computer: torch, which exports both towers.
+    photoclip(tmp_path / "first", "index", str(small_shapes_dir), *TINY)
+
+    lib = tmp_path / "lib"
+    indexed = probe(lib, "index", str(shapes_dir), *TINY)
+    assert indexed["torch"] is False
+    assert "240 indexed, 0 couldn't be read" in indexed["stdout"]
+    found = probe(lib, "search", "a red circle", "--json", *TINY)
+    assert found["torch"] is False
+    assert len(json.loads(found["stdout"])["results"]) == 20
+
+    store = Store(lib / "library.db")
+    try:
+        searcher = Searcher(store, tiny_embedder)  # the same weights: one identity
+        assert store.counts()["vectors"] == 240
+        # Its vectors are fp32's, within int8's rounding.
+        paths = sorted(shapes_manifest)
+        ours = np.stack([
+            store.vector_for_photo(store.photo_id_for_path(p), searcher.model_id) for p in paths
+        ])  # fmt: skip
+        fp32 = tiny_embedder.encode_images([Image.open(p).convert("RGB") for p in paths])
+        assert float(np.mean(np.sum(ours * fp32, axis=1))) >= precision.MIN_COSINE
+        # ...and search finds the held-out photos as fp32's do (tests/e2e/test_retrieval.py).
+        hits, precisions = [], []
+        for query, relevant in colour_shape_queries(shapes_manifest):
+            top = [h.path for h in searcher.search(query, limit=5).hits]
+            hits.append(any(p in relevant for p in top))
+            precisions.append(sum(p in relevant for p in top) / min(5, len(relevant)))
+        assert statistics.mean(hits) >= 0.95
+        assert statistics.mean(precisions) >= 0.80
+    finally:
+        store.close()
+
+    status = photoclip(lib, "status", *TINY).stdout
+    assert "onnx-int8" in status
+
+
+def test_a_device_or_precision_that_cant_run_is_said_plainly(tmp_path, small_shapes_dir):
+    def refused(*args: str) -> str:
+        proc = photoclip(tmp_path / "lib", "index", str(small_shapes_dir), "--model",
+                         "tiny-shapes", *args, check=False)  # fmt: skip
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr
+        return proc.stderr
+
+    assert "onnx-int8 runs on the CPU only" in refused(
+        "--precision", "onnx-int8", "--device", "mps"
+    )
+    import torch
+
+    if not torch.cuda.is_available():  # (before: "The weights ... don't fit the model")
+        assert "There is no CUDA GPU" in refused("--device", "cuda")

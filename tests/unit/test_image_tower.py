@@ -1,0 +1,89 @@
+"""The image tower without torch: photos made the model's input in Pillow and numpy exactly
+as open_clip's transform does, and the int8 onnxruntime export agreeing with fp32 torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import open_clip
+import pytest
+from PIL import Image
+from skimage import data
+
+from photoclip import image_tower, precision
+from photoclip.image_tower import CentreTransform
+
+
+def _photos() -> list[Image.Image]:
+    astronaut = Image.fromarray(data.astronaut())  # 512 x 512 RGB
+    chelsea = Image.fromarray(data.chelsea())  # 451 x 300 landscape
+    return [
+        astronaut,
+        chelsea,
+        chelsea.transpose(Image.Transpose.ROTATE_90),  # portrait
+        Image.fromarray(data.camera()),  # greyscale ("L")
+        astronaut.convert("RGBA").resize((333, 517)),
+        chelsea.convert("P"),
+        chelsea.resize((700, 3)),  # a strip, narrower than the model's input
+        astronaut.resize((256, 256)),  # already the input's size: no resize at all
+    ]
+
+
+@pytest.mark.parametrize("size", [256, 64])
+def test_numpy_input_is_open_clips_transform(size):
+    mean, std = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+    theirs = open_clip.image_transform(size, is_train=False, mean=mean, std=std)
+    ours = CentreTransform(size, mean, std)
+    for photo in _photos():
+        a, b = ours(photo), theirs(photo).numpy()
+        assert a.dtype == np.float32 and a.shape == b.shape == (3, size, size)
+        assert float(np.max(np.abs(a - b))) < 1e-5, photo.size
+
+
+def test_only_a_transform_it_reproduces_is_taken():
+    cfg = {"size": (256, 256), "mean": (0.5,) * 3, "std": (0.5,) * 3}
+    assert CentreTransform.from_config(cfg).size == 256
+    assert CentreTransform.from_config({**cfg, "resize_mode": "squash"}) is None
+    assert CentreTransform.from_config({**cfg, "interpolation": "bilinear"}) is None
+    assert CentreTransform.from_config({**cfg, "size": (256, 192)}) is None
+
+
+def test_the_int8_export_agrees_with_fp32_torch(tiny_embedder, small_shapes_dir, tmp_path,
+                                                monkeypatch):  # fmt: skip
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    model = tiny_embedder.model
+    sha = "f" * 64
+    cfg = open_clip.get_model_preprocess_cfg(model)
+    assert image_tower.load(sha) is None
+    assert image_tower.export(model, cfg, tiny_embedder.preprocess.centre, sha)
+    assert (image_tower.export_dir(sha) / "model.onnx").stat().st_size > 0
+    assert not list(image_tower.export_dir(sha).glob("*.tmp"))
+    tower = image_tower.load(sha)
+    assert tower is not None
+
+    photos = [Image.open(p).convert("RGB") for p in sorted(small_shapes_dir.rglob("*.jpg"))]
+    reference = tiny_embedder.encode_images(photos)  # fp32 torch, open_clip's transform
+    ours = tower.encode(np.stack([tower.centre(p) for p in photos]), threads=2)
+    cosines = np.sum(reference * ours, axis=1)
+    assert ours.shape == reference.shape and np.allclose(np.linalg.norm(ours, axis=1), 1)
+    assert float(cosines.mean()) >= precision.MIN_COSINE, cosines.mean()
+    assert precision.same_neighbours(reference, ours)
+    # Another thread count reopens the graph. (Activations are quantised per batch, so
+    # another batch gives a photo nearly, not exactly, the same vector.)
+    again = tower.encode(np.stack([tower.centre(p) for p in photos[:4]]), threads=1)
+    assert float(np.min(np.sum(again * ours[:4], axis=1))) >= precision.MIN_COSINE
+
+
+def test_an_export_it_cant_trust_is_not_used(tiny_embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cfg = open_clip.get_model_preprocess_cfg(tiny_embedder.model)
+    # A transform the numpy input doesn't reproduce: nothing is exported at all.
+    other = open_clip.image_transform(
+        tiny_embedder.image_size, is_train=False, resize_mode="squash"
+    )
+    assert not image_tower.export(tiny_embedder.model, cfg, other, "e" * 64)
+    assert not image_tower.export_dir("e" * 64).exists()
+    # An unreadable export: ignored (logged), and torch runs the photos.
+    unreadable = image_tower.export_dir("d" * 64)
+    unreadable.mkdir(parents=True)
+    (unreadable / "meta.json").write_text("{not json", encoding="utf-8")
+    assert image_tower.load("d" * 64) is None
