@@ -369,7 +369,7 @@ def probe(
     image_size: int,
     device: str,
     offered: Sequence[str] | None = None,
-    rounds: int = 1,
+    rounds: int = 3,
     tower: Any = None,
 ) -> PrecisionChoice:
     """Time each precision of ``offered`` (default: :func:`candidates`) on a calibration
@@ -383,7 +383,7 @@ def probe(
         offered.insert(0, "fp32")
     images = torch.stack([preprocess(im) for im in calibration_images(image_size)]).to(device)
     tokens = tokenizer(list(_PHRASES)).to(device)
-    timing_batch = images[: CALIBRATION_SIZE // 2]
+    timing_batch = images  # as many as the indexer's batches hold (16)
 
     def run(precision: str, batch: Any) -> tuple[np.ndarray, float]:
         if precision == "onnx-int8":
@@ -448,15 +448,18 @@ def probe(
     fastest = min(first[p] for p in passed)
     passed = [p for p in passed if first[p] <= 2 * fastest]
     times: dict[str, list[float]] = {p: [] for p in passed}
-    # Timing, alternated between the precisions left so drift hits them alike; best of rounds.
+    # Timing, alternated between the precisions left so drift hits them alike; the median of
+    # the rounds (one lucky round on a busy machine once decided it).
     for _ in range(rounds if len(passed) > 1 else 0):
         for precision in passed:
             switch(precision)
             times[precision].append(run(precision, timing_batch)[1])
     n, m = len(timing_batch), len(images)
-    # Each one's best of its check's run (warm-up included) and its timed runs.
-    choice.rates = {p: round(max([m / first[p], *(n / x for x in times.get(p, []))]), 2)
-                    for p in first}  # fmt: skip
+    # Each one's median timed rate; the check's run (warm-up included) for one not timed.
+    choice.rates = {
+        p: round(float(np.median([n / x for x in times[p]])) if times.get(p) else m / first[p], 2)
+        for p in first
+    }
     best = max(times, key=lambda p: choice.rates[p]) if times else "fp32"
     if device == "cpu" and first.get("fp32", 1.0) < SMALL_MODEL_S:
         best = "fp32"  # timings of a model this fast are noise, and it costs nothing anyway
