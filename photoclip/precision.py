@@ -35,6 +35,13 @@ MIN_COSINE = 0.999  # mean cosine to fp32 a precision must reach
 NEIGHBOURS = 10  # ... and each calibration photo keeps its 10 nearest (where fp32 tells)
 CALIBRATION_SIZE = 16
 MIN_GAIN = 1.15  # another precision replaces fp32 only when this much faster
+# ...and replaces onnx-int8 only when this much faster on the calibration batch. onnx-int8
+# starts without torch (0.3 s against ~3 s of importing torch and open_clip and reading fp32
+# weights) and indexes in a third of the memory; and torch's int8 times far better alone
+# than beside the indexer's decode threads: six lone probes on one 2-core machine put it at
+# 0.85x to 1.4x onnx-int8, while whole indexing runs embedded as fast with onnx-int8
+# (README "Performance").
+ONNX_LEAD = 1.5
 SMALL_MODEL_S = 0.25  # a model whose calibration batch takes less stays fp32 (tiny-shapes: ~10 ms)
 _TIE = 0.02  # fp32 scores closer than this don't tell two neighbours apart (see same_neighbours)
 _PHRASES = ("a dog on a beach", "a red car in the snow", "two people at a birthday party",
@@ -466,10 +473,7 @@ def probe(
     else:
         if choice.rates.get(best, 0.0) < MIN_GAIN * choice.rates.get("fp32", 0.0):
             best = "fp32"  # not clearly faster: a timing's noise never changes the vectors
-        if "onnx-int8" in times and choice.rates[best] < MIN_GAIN * choice.rates["onnx-int8"]:
-            # Not clearly slower: onnx-int8 starts without torch (a fraction of a second
-            # against the seconds of importing torch and open_clip and reading fp32 weights)
-            # and indexes in about a third of the memory (README "Performance").
+        if "onnx-int8" in times and choice.rates[best] < ONNX_LEAD * choice.rates["onnx-int8"]:
             best = "onnx-int8"
     switch(best)  # Module.half() and .float() convert in place
     choice.precision = best
