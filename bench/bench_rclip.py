@@ -178,7 +178,8 @@ def main() -> None:
                 got.setdefault("search_new", []).append(tool.search(fresh)[0])
                 got.setdefault("search_again", []).append(tool.search(fresh)[0])
                 print(f"  round {r + 1} {tool.name:>9}: " + ", ".join(
-                    f"{k} {v[-1]:.2f} s" for k, v in got.items()), flush=True)  # fmt: skip
+                    f"{k} {v[-1]:.2f} s" for k, v in got.items()) + f", cold peak {mb:.0f} MB",
+                    flush=True)  # fmt: skip
         chosen = pc.precision()
 
     med = {t: {k: statistics.median(v) for k, v in d.items()} for t, d in results.items()}
