@@ -48,6 +48,14 @@ class FoldersMixin(StoreBase):
         ).fetchall()
         return [Folder(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
+    def indexed_in_folder(self, folder_id: int) -> int:
+        """How many photos of one library folder are indexed, now."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM photos WHERE folder_id = ? AND status = 'indexed'",
+            (folder_id,),
+        ).fetchone()
+        return int(row[0])
+
     def add_folder(self, path: str, *, must_exist: bool = True) -> int:
         """Add a library folder. A folder inside one already in the library is covered by it;
         a folder that contains library folders absorbs them (their photos are kept). One

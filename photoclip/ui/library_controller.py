@@ -50,7 +50,6 @@ class LibraryController(QObject):
         self.folder_count = 0
         self.photo_count = 0
         self.adding = 0  # folder additions asked for and not yet in the library
-        self._photo_counts: dict[int, int] = {}  # folder id -> indexed photos
         self._run_folders: list[str] | None = None  # what the running index run covers
         self.unfinished: set[str] = set()  # folders whose indexing the user stopped
         self._timer = QTimer(self)
@@ -111,7 +110,6 @@ class LibraryController(QObject):
         summary, number = numbered
         self.folder_count = len(summary.folders)
         self.photo_count = summary.indexed
-        self._photo_counts = {f.id: f.photo_count for f in summary.folders}
         self.window.sidebar.set_folders(summary.folders, summary.indexed, summary.problems)
         self._mark_unfinished()
         self.window.search.set_library_total(summary.indexed)
@@ -169,7 +167,8 @@ class LibraryController(QObject):
         """Forget a folder after asking; the photos on disk are never touched."""
         window = self.window
         name = fmt.file_name(path)
-        if not self.confirm_remove(name, path, self._photo_counts.get(folder_id, 0)):
+        # Counted now: the sidebar's count can be up to a refresh behind a run that just ended.
+        if not self.confirm_remove(name, path, self.store.indexed_in_folder(folder_id)):
             return
         self.unfinished.discard(path)
         # At once, not when the store is done: a change settling in the folder, or a run

@@ -435,6 +435,17 @@ def test_removing_a_folder_forgets_it_but_never_touches_the_photos(library, tmp_
         assert hashlib.sha256(f.read_bytes()).hexdigest() == digests[f]
 
 
+def test_a_folders_indexed_photos_are_counted_as_they_are_now(library, tmp_path):
+    folder = library.add_folder(made(tmp_path / "photos"))
+    other = library.add_folder(made(tmp_path / "other"))
+    assert library.indexed_in_folder(folder) == 0
+    add_photos(library, folder, [tmp_path / "photos" / f"{i}.jpg" for i in range(3)])
+    add_photos(library, folder, [tmp_path / "photos" / "bad.jpg"], status="error")
+    add_photos(library, other, [tmp_path / "other" / "x.jpg"])
+    assert library.indexed_in_folder(folder) == 3  # what Remove will forget, said in its question
+    assert library.remove_folder(folder) == 4
+
+
 def test_removing_a_folder_by_id_and_an_unknown_folder(library, tmp_path):
     folder = library.add_folder(made(tmp_path / "photos"))
     add_photos(library, folder, [tmp_path / "photos" / "a.jpg"])
