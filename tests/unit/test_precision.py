@@ -159,3 +159,14 @@ def _to_tensor(image):
     import torch
 
     return torch.from_numpy(np.asarray(image, np.float32) / 255.0).permute(2, 0, 1)
+
+
+def test_onnx_int8_kept_below_another_says_why():
+    kept = precision.PrecisionChoice(
+        "onnx-int8", "measured", rates={"int8": 70.0, "onnx-int8": 58.3}
+    )
+    assert "kept unless another is 1.5x faster: it starts without torch" in kept.describe()
+    fastest = precision.PrecisionChoice(
+        "onnx-int8", "measured", rates={"int8": 50.0, "onnx-int8": 58.3}
+    )
+    assert "kept unless" not in fastest.describe()
