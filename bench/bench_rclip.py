@@ -15,7 +15,7 @@ medians over the rounds.
   rescan and its search are one command; the issue's table compared these two).
 - search: a phrase never searched before, then the same phrase again (rclip ``-n``).
 
-photoclip's per-machine work done once (the precision probe, the text tower's export) is
+photoclip's per-machine work done once (the precision probe, the towers' exports) is
 measured on its own first, in a fresh cache folder, and kept out of the rounds.
 """
 
@@ -142,12 +142,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
-    from tools.make_library import write_library
-    from tools.random_twin import make_twin
-
     root = CACHE / "bench" / f"library-{args.count}"
-    paths = write_library(root, args.count)
-    make_twin(MODEL, CACHE / "hf")
+    # In a child: a process's peak memory counts its parent's at the moment it was started
+    # (the kernel records the forking process's high-water mark at exec), and building the
+    # twin imports torch here. Each tool's figure would then start from ~750 MB.
+    setup = (f"from pathlib import Path; from tools.make_library import write_library; "
+             f"write_library(Path({str(root)!r}), "
+             f"{args.count}); from tools.random_twin import make_twin; "
+             f"make_twin({MODEL!r}, {str(CACHE / 'hf')!r})")  # fmt: skip
+    subprocess.run([sys.executable, "-c", setup], cwd=REPO, check=True)
+    paths = sorted(root.rglob("*.JPG"))
     rclip = Rclip(root)
     rclip.setup()
     print(f"library: {len(paths)} x 12 MP JPEGs in {root}; {os.cpu_count()} CPUs; "
