@@ -248,7 +248,67 @@ def model_threads(own: int) -> int:
     return _chosen_threads or own
 
 
-class Embedder:
+class PhotosAndPhrases:
+    """What every loaded model does on top of its own ``encode_tensors`` (a batch of the
+    model's input, torch or numpy) and ``_embed_texts`` (phrases not seen lately): photos to
+    vectors through ``preprocess``, and phrases through a cache of recent ones."""
+
+    preprocess: Any
+    identity: ModelIdentity
+    _text_cache: OrderedDict[str, np.ndarray]
+
+    def encode_tensors(self, batch: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def _embed_texts(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
+        """One unit vector per photo from ``preprocess``'s outputs (one view or several)."""
+        batch, counts = flatten_views(tensors)
+        return blend(self.encode_tensors(batch), counts)
+
+    def extra_views(self, image: Any) -> Any | None:
+        """``image``'s extra views (preprocess.extra_view_boxes) ready for the model, None
+        when it has none."""
+        extras = getattr(self.preprocess, "extras", None)
+        return extras(image) if extras is not None else None
+
+    def encode_photos(
+        self, tensors: Sequence[Any], extras: Sequence[Any | None]
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Per photo, from ``preprocess`` and ``extra_views`` outputs: its vector and its extra
+        views' vectors (None when it has none), in one pass of the model."""
+        batch, counts = flatten_views(tensors)
+        more = [e for e in extras if e is not None]
+        if more:
+            batch, _ = flatten_views([batch, *more])  # (all VCHW: concatenated)
+        rows = self.encode_tensors(batch)
+        return split_views(rows, counts, [0 if e is None else int(e.shape[0]) for e in extras])
+
+    def encode_images(self, images: Sequence[Any]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.identity.dim), np.float32)
+        return self.encode_views([self.preprocess(im) for im in images])
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed prompts; recent prompts are cached (typing re-sends the same words)."""
+        out: list[np.ndarray | None] = [self._text_cache.get(t) for t in texts]
+        missing = [t for t, v in zip(texts, out, strict=True) if v is None]
+        if missing:
+            fresh = dict(zip(missing, self._embed_texts(list(missing)), strict=True))
+            for text, vec in fresh.items():
+                self._text_cache[text] = vec
+                self._text_cache.move_to_end(text)
+            while len(self._text_cache) > 256:
+                self._text_cache.popitem(last=False)
+            # From what was found and what was made, not from the cache again: a batch bigger
+            # than the cache (or than its room) evicts some of its own texts.
+            out = [fresh[t] if v is None else v for t, v in zip(texts, out, strict=True)]
+        return np.stack([v for v in out if v is not None]).astype(np.float32)
+
+
+class Embedder(PhotosAndPhrases):
     """A loaded CLIP model. Thread-safe: calls into the model are serialised."""
 
     def __init__(
@@ -306,36 +366,6 @@ class Embedder:
             feats = self.model.encode_image(x)
         return _normalise(feats.float().cpu().numpy())
 
-    def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
-        """One unit vector per photo from ``preprocess``'s outputs (one view or several)."""
-        batch, counts = flatten_views(tensors)
-        return blend(self.encode_tensors(batch), counts)
-
-    def extra_views(self, image: Any) -> Any | None:
-        """``image``'s extra views (preprocess.extra_view_boxes) ready for the model, None
-        when it has none."""
-        extras = getattr(self.preprocess, "extras", None)
-        return extras(image) if extras is not None else None
-
-    def encode_photos(
-        self, tensors: Sequence[Any], extras: Sequence[Any | None]
-    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """Per photo, from ``preprocess`` and ``extra_views`` outputs: its vector and its extra
-        views' vectors (None when it has none), in one pass of the model."""
-        import torch
-
-        batch, counts = flatten_views(tensors)
-        more = [e for e in extras if e is not None]
-        if more:
-            batch = torch.cat([batch, *more])
-        rows = self.encode_tensors(batch)
-        return split_views(rows, counts, [0 if e is None else int(e.shape[0]) for e in extras])
-
-    def encode_images(self, images: Sequence[Any]) -> np.ndarray:
-        if not images:
-            return np.zeros((0, self.identity.dim), np.float32)
-        return self.encode_views([self.preprocess(im) for im in images])
-
     def with_preprocess(self, method: str) -> Embedder:
         """The same loaded model fed photos by ``method`` (its vectors are of that identity):
         searches keep using a library's older vectors while it is re-embedded."""
@@ -348,32 +378,18 @@ class Embedder:
         twin.identity = self.identity.with_preprocess(method)
         return twin
 
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed prompts; recent prompts are cached (typing re-sends the same words)."""
+    def _embed_texts(self, texts: list[str]) -> np.ndarray:
         import torch
 
-        out: list[np.ndarray | None] = [self._text_cache.get(t) for t in texts]
-        missing = [t for t, v in zip(texts, out, strict=True) if v is None]
-        if missing:
-            tokens = self.tokenizer(list(missing))
-            from .text_tower import encode_trimmed
+        from .text_tower import encode_trimmed
 
-            with self._lock, torch.inference_mode(), self._autocast():
-                tokens = tokens.to(self.device)
-                feats = encode_trimmed(self.model, tokens)  # up to the last end-of-text
-                if feats is None:
-                    feats = self.model.encode_text(tokens)
-            vecs = _normalise(feats.float().cpu().numpy())
-            fresh = dict(zip(missing, vecs, strict=True))
-            for text, vec in fresh.items():
-                self._text_cache[text] = vec
-                self._text_cache.move_to_end(text)
-            while len(self._text_cache) > 256:
-                self._text_cache.popitem(last=False)
-            # From what was found and what was made, not from the cache again: a batch bigger
-            # than the cache (or than its room) evicts some of its own texts.
-            out = [fresh[t] if v is None else v for t, v in zip(texts, out, strict=True)]
-        return np.stack([v for v in out if v is not None]).astype(np.float32)
+        tokens = self.tokenizer(texts)
+        with self._lock, torch.inference_mode(), self._autocast():
+            tokens = tokens.to(self.device)
+            feats = encode_trimmed(self.model, tokens)  # up to the last end-of-text
+            if feats is None:
+                feats = self.model.encode_text(tokens)
+        return _normalise(feats.float().cpu().numpy())
 
 
 class DeferredEmbedder:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .embedder import PhotosAndPhrases, default_threads, model_threads
 from .models import ModelIdentity, ModelSpec
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,7 @@ def load(weights_sha256: str) -> ImageTower | None:
 # -- a model without torch -----------------------------------------------------------------
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(PhotosAndPhrases):
     """The interface of ``embedder.Embedder`` on an exported image tower and text tower:
     embeds photos and phrases with onnxruntime and numpy, never importing torch."""
 
@@ -274,36 +275,8 @@ class OnnxEmbedder:
         return self
 
     def encode_tensors(self, batch: Any) -> np.ndarray:
-        from .embedder import model_threads
-
         with self._lock:
             return self.tower.encode(np.asarray(batch), model_threads(self.threads))
-
-    def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
-        from .preprocess import blend, flatten_views
-
-        batch, counts = flatten_views(tensors)
-        return blend(self.encode_tensors(batch), counts)
-
-    def extra_views(self, image: Any) -> Any | None:
-        return self.preprocess.extras(image)
-
-    def encode_photos(
-        self, tensors: Sequence[Any], extras: Sequence[Any | None]
-    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        from .preprocess import flatten_views, split_views
-
-        batch, counts = flatten_views(tensors)
-        more = [e for e in extras if e is not None]
-        if more:
-            batch = np.concatenate([batch, *more])
-        rows = self.encode_tensors(batch)
-        return split_views(rows, counts, [0 if e is None else int(e.shape[0]) for e in extras])
-
-    def encode_images(self, images: Sequence[Any]) -> np.ndarray:
-        if not images:
-            return np.zeros((0, self.identity.dim), np.float32)
-        return self.encode_views([self.preprocess(im) for im in images])
 
     def with_preprocess(self, method: str) -> OnnxEmbedder:
         if method == self.identity.preprocess:
@@ -315,17 +288,8 @@ class OnnxEmbedder:
         twin._lock = self._lock
         return twin
 
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        out = [self._text_cache.get(t) for t in texts]
-        missing = [t for t, v in zip(texts, out, strict=True) if v is None]
-        if missing:
-            fresh = dict(zip(missing, self.text.encode(missing), strict=True))
-            for text, vec in fresh.items():
-                self._text_cache[text] = vec
-            while len(self._text_cache) > 256:
-                self._text_cache.popitem(last=False)
-            out = [fresh[t] if v is None else v for t, v in zip(texts, out, strict=True)]
-        return np.stack([v for v in out if v is not None]).astype(np.float32)
+    def _embed_texts(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.text.encode(texts), np.float32)
 
 
 def embedder_for(
@@ -339,7 +303,6 @@ def embedder_for(
     precision on this machine is onnx-int8 (or, ``measured`` False, asked to be); None
     otherwise (then torch loads it)."""
     from . import precision, text_tower
-    from .embedder import default_threads
 
     sha = identity.weights_sha256
     choice = precision.cached_choice(sha, "cpu")
