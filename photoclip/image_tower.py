@@ -189,7 +189,7 @@ def _write_int8(visual: Any, size: int, folder: Path) -> None:
 class ImageTower:
     """An exported int8 image tower: ``encode(batch)`` gives unit vectors."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, threads: int) -> None:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
             raise ValueError("an export of another format")
@@ -200,6 +200,9 @@ class ImageTower:
         self.centre = CentreTransform(int(meta["size"]), meta["mean"], meta["std"])
         self._session: Any = None
         self._threads = 0
+        # Opened now: a damaged graph is refused here (torch runs the photos), not met by
+        # the first batch of photos.
+        self._open(threads)
 
     def _open(self, threads: int) -> Any:
         import onnxruntime as ort
@@ -226,15 +229,15 @@ class ImageTower:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def load(weights_sha256: str) -> ImageTower | None:
-    """The exported tower of these weights, or None (not exported, unreadable, or
-    onnxruntime missing)."""
+def load(weights_sha256: str, threads: int | None = None) -> ImageTower | None:
+    """The exported tower of these weights opened on ``threads`` (None: all), or None (not
+    exported, unreadable, or onnxruntime missing or unable to run it)."""
     folder = export_dir(weights_sha256)
     if not (folder / "meta.json").is_file() or find_spec("onnxruntime") is None:
         return None
     try:
-        return ImageTower(folder)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return ImageTower(folder, threads or default_threads())
+    except Exception as exc:  # onnxruntime's own errors included (a truncated graph)
         log.info("The exported image tower at %s is unusable: %s", folder, exc)
         return None
 
@@ -312,7 +315,7 @@ def embedder_for(
         return None
     if measured and any(precision.cached_choice(sha, d) is not None for d in ("cuda", "mps")):
         return None  # this computer has run the model on a GPU: let torch choose the device
-    tower = load(sha)
+    tower = load(sha, model_threads(threads or default_threads()))
     text = text_tower.load(sha) if tower is not None else None
     if tower is None or text is None or tower.centre.size != image_size:
         return None

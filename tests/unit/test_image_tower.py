@@ -72,6 +72,12 @@ def test_the_int8_export_agrees_with_fp32_torch(tiny_embedder, small_shapes_dir,
     again = tower.encode(np.stack([tower.centre(p) for p in photos[:4]]), threads=1)
     assert float(np.min(np.sum(again * ours[:4], axis=1))) >= precision.MIN_COSINE
 
+    # A damaged graph (a disk that filled while it was written) is refused when it loads,
+    # not met by the first batch of photos: torch runs them instead.
+    graph = image_tower.export_dir(sha) / "model.onnx"
+    graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 2])
+    assert image_tower.load(sha) is None
+
 
 def test_an_export_it_cant_trust_is_not_used(tiny_embedder, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
