@@ -53,6 +53,28 @@ def test_the_exported_tower_gives_torchs_vectors(cache, tiny_embedder):
     ).all()
 
 
+def test_many_phrases_are_one_batch_per_length_and_each_keeps_its_vector(cache, tiny_embedder):
+    from photoclip.calibration import NEUTRAL_CAPTIONS
+
+    sha = tiny_embedder.identity.weights_sha256
+    assert text_tower.export(tiny_embedder.model, tiny_embedder.tokenizer, sha)
+    tower = text_tower.load(sha)
+    # The export keeps the neutral captions, embedded by torch: read back, not computed.
+    assert set(tower.known) == set(NEUTRAL_CAPTIONS)
+    known = tower.encode(list(NEUTRAL_CAPTIONS[:5]))
+    assert np.allclose(known, tiny_embedder.encode_text(list(NEUTRAL_CAPTIONS[:5])), atol=1e-6)
+    tower.known = {}
+    # Phrases of many lengths, repeated, in one call (batched per length) or one at a time.
+    phrases = [*PHRASES, *PHRASES[:4], *[f"a photo of {n} dogs" for n in range(40)]]
+    together = tower.encode(phrases)
+    alone = np.stack([tower.encode([p])[0] for p in phrases])
+    assert together.shape == (len(phrases), alone.shape[1])
+    assert np.sum(together * alone, axis=1).min() >= text_tower.MIN_COSINE
+    assert np.sum(together * tiny_embedder.encode_text(phrases), axis=1).min() >= (
+        text_tower.MIN_COSINE
+    )
+
+
 def test_a_deferred_model_answers_text_without_loading(cache, tiny_embedder):
     loads = []
 
