@@ -253,9 +253,19 @@ class PhotosAndPhrases:
     model's input, torch or numpy) and ``_embed_texts`` (phrases not seen lately): photos to
     vectors through ``preprocess``, and phrases through a cache of recent ones."""
 
-    preprocess: Any
+    spec: ModelSpec
     identity: ModelIdentity
+    preprocess: Any
+    image_size: int
+    device: str
+    precision: str
+    precision_choice: Any  # precision.PrecisionChoice: what was chosen, and why
+    threads: int
     _text_cache: OrderedDict[str, np.ndarray]
+
+    def load(self) -> PhotosAndPhrases:
+        """Already loaded (the same call as DeferredEmbedder's)."""
+        return self
 
     def encode_tensors(self, batch: Any) -> np.ndarray:
         raise NotImplementedError
@@ -402,7 +412,7 @@ class DeferredEmbedder:
         spec: ModelSpec,
         identity: ModelIdentity,
         image_size: int,
-        load: Callable[[], Embedder],
+        load: Callable[[], PhotosAndPhrases],
         *,
         without_torch: bool = False,
         asked: str = "auto",
@@ -515,7 +525,7 @@ class DeferredEmbedder:
 AnyEmbedder = Embedder | DeferredEmbedder
 
 
-def profile_of(embedder: Embedder) -> str:
+def profile_of(embedder: PhotosAndPhrases) -> str:
     """What a :class:`DeferredEmbedder` needs to stand in for ``embedder`` later (JSON)."""
     return json.dumps({**asdict(embedder.identity), "image_size": embedder.image_size})
 
@@ -523,7 +533,7 @@ def profile_of(embedder: Embedder) -> str:
 def deferred_from_profile(
     spec: ModelSpec,
     profile: str,
-    load: Callable[[], Embedder],
+    load: Callable[[], PhotosAndPhrases],
     *,
     device: str = "auto",
     precision: str = "auto",
@@ -575,7 +585,7 @@ def known_identity(
 _PROFILES = "profiles.json"
 
 
-def _remember_profile(key: str, weights_path: str, embedder: Embedder) -> None:
+def _remember_profile(key: str, weights_path: str, embedder: PhotosAndPhrases) -> None:
     """Keep :func:`profile_of` in the cache folder too, for :func:`deferred_for` (the app
     starts before any library is open). Best effort."""
     from .precision import cache_dir
@@ -609,7 +619,7 @@ def machine_profile(key: str, weights_path: str) -> str | None:
 
 
 def deferred_for(
-    key: str, weights: str | None, load: Callable[[], Embedder], threads: int | None = None
+    key: str, weights: str | None, load: Callable[[], PhotosAndPhrases], threads: int | None = None
 ) -> DeferredEmbedder | None:
     """A stand-in for the model ``key`` whose weights file was loaded before on this
     computer (same path, size and mtime), so that it answers text at once from its exported
@@ -653,9 +663,10 @@ def load_embedder(
     progress: DownloadProgress | None = None,
     stop: threading.Event | None = None,
     preprocessing: str | None = None,
-) -> Embedder:
+) -> PhotosAndPhrases:
     """Load ``model`` (a key of ``photoclip.models.MODELS``) ready for inference, fed photos
-    by ``preprocessing`` (``photoclip.preprocess``; None: photoclip's choice)."""
+    by ``preprocessing`` (``photoclip.preprocess``; None: photoclip's choice): an
+    :class:`Embedder` (torch), or where onnx-int8 runs, an ``image_tower.OnnxEmbedder``."""
     preprocessing = preprocessing or preprocess_module.DEFAULT_PREPROCESS
     spec = get_spec(model)
     resolved = resolve_weights(
@@ -703,12 +714,20 @@ def load_embedder(
         dim=dim,
         preprocess=preprocessing,
     )
+    if choice.precision == image_tower.PRECISION:
+        text = text_tower.load(resolved.sha256)
+        if text is not None:  # both towers run without torch: the torch model is let go
+            onnx = image_tower.OnnxEmbedder(
+                spec, identity, tower, text, threads or default_threads(), choice
+            )
+            _remember_profile(spec.key, resolved.path, onnx)
+            return onnx
     views = ViewTransform(preprocessing, open_clip.get_model_preprocess_cfg(clip), preprocess)
     embedder = Embedder(spec, clip, views, tokenizer, identity, dev, choice.precision)
     embedder.threads = threads or default_threads()
     embedder.precision_choice = choice
     if choice.precision == image_tower.PRECISION:
-        embedder.tower = tower
+        embedder.tower = tower  # (its text tower wasn't exported: torch answers phrases)
     _remember_profile(spec.key, resolved.path, embedder)
     return embedder
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ..errors import PhotoclipError
 
 if TYPE_CHECKING:
-    from ..embedder import Embedder
+    from ..embedder import PhotosAndPhrases
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class ModelLoader(QObject):
 
         self.attempts += 1
 
-        def load_now() -> Embedder:
+        def load_now() -> PhotosAndPhrases:
             return load_embedder(
                 key,
                 weights=weights or None,

@@ -93,3 +93,19 @@ def test_an_export_it_cant_trust_is_not_used(tiny_embedder, tmp_path, monkeypatc
     unreadable.mkdir(parents=True)
     (unreadable / "meta.json").write_text("{not json", encoding="utf-8")
     assert image_tower.load("d" * 64) is None
+
+
+def test_a_model_loaded_at_onnx_int8_lets_torchs_go(tiny_embedder, small_shapes_dir, tmp_path,
+                                                    monkeypatch):  # fmt: skip
+    from photoclip.embedder import load_embedder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    loaded = load_embedder("tiny-shapes", device="cpu", precision="onnx-int8")
+    assert isinstance(loaded, image_tower.OnnxEmbedder)  # both towers exported: no torch model
+    assert loaded.identity == tiny_embedder.identity and loaded.precision == "onnx-int8"
+    photos = [Image.open(p).convert("RGB") for p in sorted(small_shapes_dir.rglob("*.jpg"))]
+    cosines = np.sum(loaded.encode_images(photos) * tiny_embedder.encode_images(photos), axis=1)
+    assert float(cosines.mean()) >= precision.MIN_COSINE
+    phrases = ["a red circle", "two blue squares"]
+    text = np.sum(loaded.encode_text(phrases) * tiny_embedder.encode_text(phrases), axis=1)
+    assert float(text.min()) >= 0.99999
