@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--weights", metavar="FILE", help="use this local weights file")
     common.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     common.add_argument(
-        "--precision", default="auto",
+        "--precision", default="auto",  # precision.PRECISIONS (not imported: numpy, slow)
         choices=["auto", "fp32", "bf16", "int8", "onnx-int8", "fp16"],
         help="numeric precision of the model (default: auto, the fastest that keeps fp32's "
         "results, measured once on this machine)",
@@ -223,7 +223,8 @@ def model_for(args: argparse.Namespace, store: Any, key: str) -> Any:
         return load_model(args, key)  # explains what is missing, or downloads it
     profile_key = profile_setting(key, path)
     # ...or, for a library new to it, when this computer has loaded that file before.
-    saved = store.get_setting(profile_key) or machine_profile(key, path)
+    in_library = store.get_setting(profile_key)
+    saved = in_library or machine_profile(key, path)
     deferred = None
     if saved:
         deferred = deferred_from_profile(
@@ -231,7 +232,7 @@ def model_for(args: argparse.Namespace, store: Any, key: str) -> Any:
             device=args.device, precision=args.precision, threads=args.threads,
         )  # fmt: skip
     if deferred is not None:
-        if saved and not store.get_setting(profile_key):
+        if not in_library:
             store.set_setting(profile_key, saved)
         return deferred
     embedder = load_model(args, key)

@@ -345,10 +345,6 @@ class Embedder(PhotosAndPhrases):
         self.precision_choice: Any = None  # precision.PrecisionChoice: what was chosen, why
         self.tower: Any = None  # image_tower.ImageTower: runs the photos at onnx-int8
 
-    def load(self) -> Embedder:
-        """Already loaded (the same call as DeferredEmbedder's)."""
-        return self
-
     def _autocast(self) -> Any:
         import torch
 
@@ -374,7 +370,7 @@ class Embedder(PhotosAndPhrases):
             if self.precision == "fp16" and self.device != "cpu":
                 x = x.half()
             feats = self.model.encode_image(x)
-        return _normalise(feats.float().cpu().numpy())
+        return unit_rows(feats.float().cpu().numpy())
 
     def with_preprocess(self, method: str) -> Embedder:
         """The same loaded model fed photos by ``method`` (its vectors are of that identity):
@@ -389,17 +385,10 @@ class Embedder(PhotosAndPhrases):
         return twin
 
     def _embed_texts(self, texts: list[str]) -> np.ndarray:
-        import torch
+        from .text_tower import torch_vectors
 
-        from .text_tower import encode_trimmed
-
-        tokens = self.tokenizer(texts)
-        with self._lock, torch.inference_mode(), self._autocast():
-            tokens = tokens.to(self.device)
-            feats = encode_trimmed(self.model, tokens)  # up to the last end-of-text
-            if feats is None:
-                feats = self.model.encode_text(tokens)
-        return _normalise(feats.float().cpu().numpy())
+        with self._lock, self._autocast():
+            return torch_vectors(self.model, self.tokenizer(texts).to(self.device))
 
 
 class DeferredEmbedder:
@@ -634,7 +623,8 @@ def deferred_for(
     return deferred
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """``x`` (float) with each row scaled to length 1 (a zero row stays zero)."""
     x = x.astype(np.float32, copy=False)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)

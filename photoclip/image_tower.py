@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedder import PhotosAndPhrases, default_threads, model_threads
+from .embedder import PhotosAndPhrases, default_threads, model_threads, unit_rows
 from .models import ModelIdentity, ModelSpec
 
 log = logging.getLogger(__name__)
@@ -153,14 +153,6 @@ def _write_int8(visual: Any, size: int, folder: Path) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    class Tower(torch.nn.Module):
-        def __init__(self, visual: Any) -> None:
-            super().__init__()
-            self.visual = visual
-
-        def forward(self, x: Any) -> Any:
-            return self.visual(x)
-
     fp32 = folder / "fp32.onnx"
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)  # the exporter traces the plain path
@@ -168,7 +160,7 @@ def _write_int8(visual: Any, size: int, folder: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
             torch.onnx.export(
-                Tower(visual).eval(), (torch.zeros(1, 3, size, size),), str(fp32),
+                visual.eval(), (torch.zeros(1, 3, size, size),), str(fp32),
                 input_names=["pixels"], output_names=["vectors"],
                 dynamic_axes={"pixels": {0: "n"}, "vectors": {0: "n"}},
                 opset_version=18, dynamo=False,
@@ -198,13 +190,11 @@ class ImageTower:
         if not self.path.is_file():
             raise FileNotFoundError(self.path)
         self.centre = CentreTransform(int(meta["size"]), meta["mean"], meta["std"])
-        self._session: Any = None
-        self._threads = 0
         # Opened now: a damaged graph is refused here (torch runs the photos), not met by
         # the first batch of photos.
         self._open(threads)
 
-    def _open(self, threads: int) -> Any:
+    def _open(self, threads: int) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -216,17 +206,16 @@ class ImageTower:
         self._session = ort.InferenceSession(
             str(self.path), options, providers=["CPUExecutionProvider"]
         )
+        self._input = self._session.get_inputs()[0].name
         self._threads = threads
-        return self._session
 
     def encode(self, batch: np.ndarray, threads: int) -> np.ndarray:
         """Unit vectors of an NCHW float32 batch, on ``threads`` CPU threads (a change of
         count reopens the graph: onnxruntime fixes it per session)."""
-        session = self._session if threads == self._threads else self._open(threads)
-        name = session.get_inputs()[0].name
-        out = session.run(None, {name: np.ascontiguousarray(batch, np.float32)})[0]
-        out = np.asarray(out, np.float32)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        if threads != self._threads:
+            self._open(threads)
+        out = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})
+        return unit_rows(np.asarray(out[0], np.float32))
 
 
 def load(weights_sha256: str, threads: int | None = None) -> ImageTower | None:
@@ -308,15 +297,17 @@ def embedder_for(
     from . import precision, text_tower
 
     sha = identity.weights_sha256
-    choice = precision.cached_choice(sha, "cpu")
-    if not measured:
+    if measured:
+        choice = precision.cached_choice(sha, "cpu")
+        if choice is None or choice.precision != PRECISION:
+            return None
+        if any(precision.cached_choice(sha, d) is not None for d in ("cuda", "mps")):
+            return None  # this computer has run the model on a GPU: let torch choose the device
+    else:
         choice = precision.PrecisionChoice(PRECISION, "your choice")
-    elif choice is None or choice.precision != PRECISION:
-        return None
-    if measured and any(precision.cached_choice(sha, d) is not None for d in ("cuda", "mps")):
-        return None  # this computer has run the model on a GPU: let torch choose the device
-    tower = load(sha, model_threads(threads or default_threads()))
+    threads = threads or default_threads()
+    tower = load(sha, model_threads(threads))
     text = text_tower.load(sha) if tower is not None else None
     if tower is None or text is None or tower.centre.size != image_size:
         return None
-    return OnnxEmbedder(spec, identity, tower, text, threads or default_threads(), choice)
+    return OnnxEmbedder(spec, identity, tower, text, threads, choice)

@@ -299,7 +299,7 @@ def export(model: Any, tokenizer: Any, weights_sha256: str) -> bool:
         return False
 
 
-KNOWN = "known.json"  # phrases embedded by torch at the export, and known.npy their vectors
+KNOWN = "known.json"  # phrases embedded by torch at the export; known.vectors their vectors
 
 
 def _add_known(folder: Path, model: Any, tokenizer: Any) -> None:
@@ -307,18 +307,11 @@ def _add_known(folder: Path, model: Any, tokenizer: Any) -> None:
     captions that tell a strong match, calibration.NEUTRAL_CAPTIONS), so that a library
     indexed without torch needn't compute them in numpy (214 phrases one by one: seconds).
     Best effort: without them the tower computes them like any phrase."""
-    import torch
-
     from .calibration import NEUTRAL_CAPTIONS
 
     phrases = list(NEUTRAL_CAPTIONS)
     try:
-        with torch.inference_mode():
-            tokens = tokenizer(phrases)
-            feats = encode_trimmed(model, tokens)
-            feats = model.encode_text(tokens) if feats is None else feats
-        vecs = feats.float().numpy()
-        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        vecs = torch_vectors(model, tokenizer(phrases))
         tmp = folder / f"known.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
             np.save(f, vecs.astype(np.float32))
@@ -412,6 +405,21 @@ def _agrees(tower: TextTower, model: Any, tokenizer: Any) -> bool:
     if cos < MIN_COSINE:
         log.info("The text tower stays with torch: cosine %.6f to torch's", cos)
     return cos >= MIN_COSINE
+
+
+def torch_vectors(model: Any, tokens: Any) -> np.ndarray:
+    """Unit vectors of ``tokens`` (open_clip's, on the model's device) from torch: each
+    phrase up to its end-of-text where :func:`encode_trimmed` reproduces the tower, else the
+    model's own ``encode_text``."""
+    import torch
+
+    from .embedder import unit_rows
+
+    with torch.inference_mode():
+        feats = encode_trimmed(model, tokens)
+        if feats is None:
+            feats = model.encode_text(tokens)
+    return unit_rows(feats.float().cpu().numpy())
 
 
 def encode_trimmed(model: Any, tokens: Any) -> Any:

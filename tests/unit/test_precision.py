@@ -170,3 +170,15 @@ def test_onnx_int8_kept_below_another_says_why():
         "onnx-int8", "measured", rates={"int8": 50.0, "onnx-int8": 58.3}
     )
     assert "kept unless" not in fastest.describe()
+
+
+def test_the_command_line_offers_every_precision():
+    from photoclip.cli import build_parser
+
+    parser = build_parser()
+    actions = [a for a in parser._actions if "--precision" in a.option_strings]
+    if not actions:  # on the subcommands' shared parent
+        sub = next(a for a in parser._actions if a.dest == "command")
+        actions = [a for p in sub.choices.values() for a in p._actions
+                   if "--precision" in a.option_strings]  # fmt: skip
+    assert actions and all(tuple(a.choices) == precision.PRECISIONS for a in actions)
