@@ -3,6 +3,8 @@ as open_clip's transform does, and the int8 onnxruntime export agreeing with fp3
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import open_clip
 import pytest
@@ -109,3 +111,66 @@ def test_a_model_loaded_at_onnx_int8_lets_torchs_go(tiny_embedder, small_shapes_
     phrases = ["a red circle", "two blue squares"]
     text = np.sum(loaded.encode_text(phrases) * tiny_embedder.encode_text(phrases), axis=1)
     assert float(text.min()) >= 0.99999
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_attention_is_exported_as_three_projections_with_the_same_result(batch_first):
+    import torch
+
+    torch.manual_seed(0)
+    mha = torch.nn.MultiheadAttention(64, 4, batch_first=batch_first).eval()
+    x = torch.randn(3, 9, 64) if batch_first else torch.randn(9, 3, 64)
+    assert image_tower._SplitAttention.applies(mha)
+    split = image_tower._SplitAttention.make(mha)
+    with torch.no_grad():
+        want = mha(x, x, x, need_weights=False)[0]
+        got = split(x, x, x, need_weights=False)[0]
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+    # Only plain self-attention is rewritten; anything else is left to PyTorch's module.
+    assert not image_tower._SplitAttention.applies(torch.nn.MultiheadAttention(64, 4, kdim=32))
+    assert not image_tower._SplitAttention.applies(
+        torch.nn.MultiheadAttention(64, 4, add_bias_kv=True)
+    )
+    with pytest.raises(NotImplementedError):
+        split(x, x, x, attn_mask=torch.zeros(9, 9))
+
+
+def _tiny_vit() -> Any:
+    """A small ViT CLIP with random weights: the tower kind every default model is."""
+    import torch
+
+    torch.manual_seed(0)
+    vision = {"image_size": 64, "patch_size": 16, "width": 64, "layers": 2, "head_width": 16}
+    text = {"context_length": 16, "vocab_size": 1000, "width": 32, "heads": 2, "layers": 1}
+    return open_clip.model.CLIP(32, vision, text).eval()
+
+
+def test_the_export_leaves_the_model_as_it_was_and_replaces_old_formats(tmp_path, monkeypatch):
+    import onnx
+    import torch
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    model, sha = _tiny_vit(), "c" * 64
+    before = [type(m).__name__ for m in model.visual.modules()]
+    assert "MultiheadAttention" in before
+    old = image_tower.export_dir(sha).with_name(f"{sha[:32]}-v1")  # an earlier format's
+    old.mkdir(parents=True)
+    (old / "model.onnx").write_bytes(b"an old graph")
+    mean, std = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+    cfg = {"size": 64, "mean": mean, "std": std, "interpolation": "bicubic"}
+    transform = open_clip.image_transform(64, is_train=False, mean=mean, std=std)
+    assert image_tower.export(model, cfg, transform, sha)
+    assert [type(m).__name__ for m in model.visual.modules()] == before  # torch's, as it was
+    assert not old.exists()  # never read again: not left to fill the disk
+    graph = onnx.load(str(image_tower.export_dir(sha) / "model.onnx"))
+    ops = [node.op_type for node in graph.graph.node]
+    # The patch embedding stays an fp32 convolution (onnxruntime's int8 one is slow); the
+    # matrix products are int8, q, k and v each its own (2 blocks x 6, and the projection).
+    assert "Conv" in ops and "ConvInteger" not in ops
+    assert ops.count("MatMulInteger") == 2 * 6 + 1, ops
+    photos = [Image.fromarray(a) for a in (data.astronaut(), data.chelsea(), data.coffee())]
+    with torch.no_grad():
+        want = model.encode_image(torch.stack([transform(p) for p in photos]), normalize=True)
+    tower = image_tower.load(sha)
+    got = tower.encode(np.stack([tower.centre(p) for p in photos]), threads=1)
+    assert float(np.min(np.sum(got * want.numpy(), axis=1))) >= precision.MIN_COSINE
