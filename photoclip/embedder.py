@@ -31,6 +31,7 @@ from .download import (
     DownloadProgress,
     FileNotOnServer,
     Offline,
+    cached_file,
     download,
     is_offline,
     partial_files,
@@ -77,12 +78,10 @@ def locate_weights(spec: ModelSpec, weights: str | None = None) -> str | None:
     elif spec.is_local_dir:
         path = _local_dir_weights(spec)
     else:
-        from huggingface_hub import try_to_load_from_cache
-
         cache = hf_cache_dir()
         for name in _HF_NAMES:
-            cached = try_to_load_from_cache(spec.hf_repo, name, cache_dir=cache)
-            if isinstance(cached, str) and os.path.isfile(cached):
+            cached = cached_file(cache, spec.hf_repo, name)
+            if cached is not None:
                 return cached
         return None
     return str(path) if path.is_file() else None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .embedder import AnyEmbedder
+from .errors import ModelUnavailableError
 from .imaging import DecodedPhoto, FileReadError, PhotoError, decode_photo, file_time
 from .preprocess import CENTRE, EXTRA_VIEWS, needs_extra_views
 from .presence import judge
@@ -119,6 +120,7 @@ class Indexer:
         self.model_size = embedder.image_size
         # Extra views are of the centre square's way (preprocess.extra_view_boxes).
         self.views = embedder.identity.preprocess == CENTRE
+        self._model_ready = threading.Event()  # set once the model has loaded, in _process
 
     # -- public ----------------------------------------------------------------------------
 
@@ -143,8 +145,6 @@ class Indexer:
             targets = self._targets(folders, add)
             model_id = self.store.model_id(self.embedder.identity)
             jobs = self._plan(targets, model_id, report, notify, stop)
-            if jobs and not stop.is_set():
-                self.embedder.load()  # a deferred model: here, not in the decode pool
             if not stop.is_set():
                 self._process(jobs, model_id, report, notify, on_batch, stop, pause)
         report.cancelled = stop.is_set()
@@ -303,26 +303,23 @@ class Indexer:
     # -- processing: decode, embed, store --------------------------------------------------
 
     def _prepare(self, job: _Job) -> _Prepared:
-        """Runs in the decode pool: everything up to the model's input tensor."""
+        """Runs in the decode pool: everything up to the model's input tensor (that last
+        step waits for the model: until it has loaded, ``_process`` takes it)."""
         out = _Prepared(job)
-        try:
+        with _failures(out):
             out.fingerprint = fingerprint(job.entry.path, job.entry.size)
             out.photo = decode_photo(job.entry.path, self.model_size)
+        if out.error is None and self._model_ready.is_set():
+            self._model_input(out)
+        return out
+
+    def _model_input(self, out: _Prepared) -> None:
+        """The decoded photo made the model's input (its tensor, and its extra views')."""
+        assert out.photo is not None
+        with _failures(out):
             out.tensor = self.embedder.preprocess(out.photo.image)
             out.extras = self.embedder.extra_views(out.photo.image)
             out.photo.image = None  # type: ignore[assignment]  # free it early
-        except FileReadError as exc:
-            out.error, out.transient = str(exc) + RETRY_NOTE, True
-        except PhotoError as exc:
-            out.error = str(exc)
-        except OSError as exc:  # the fingerprint's read
-            out.error, out.transient = describe_os_error(exc) + RETRY_NOTE, True
-        except Exception as exc:  # a bug, for this one file: say so, go on with the rest
-            log.exception("Unexpected error on %s", job.entry.path)
-            out.error, out.transient = _unexpected(exc), True
-        if out.error is not None:
-            out.photo = out.tensor = out.extras = None
-        return out
 
     def _process(
         self,
@@ -345,6 +342,7 @@ class Indexer:
         pending: deque[Future[_Prepared]] = deque()
         queue = iter(jobs)
         batch: list[_Prepared] = []
+        self._model_ready.clear()
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
             try:
                 while True:
@@ -353,9 +351,17 @@ class Indexer:
                         if job is None:
                             break
                         pending.append(pool.submit(self._prepare, job))
+                    if not self._model_ready.is_set():
+                        # A deferred model loads here, while the pool decodes the first
+                        # photos (their model input is made below, once it has loaded).
+                        self.embedder.load()
+                        self._model_ready.set()
                     if not pending:
                         break
-                    batch.append(pending.popleft().result())
+                    prepared = pending.popleft().result()
+                    if prepared.error is None and prepared.tensor is None:
+                        self._model_input(prepared)  # decoded before the model was there
+                    batch.append(prepared)
                     ok = sum(1 for p in batch if p.error is None)
                     if ok < self.batch_size and pending:
                         continue
@@ -566,6 +572,28 @@ def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("RELEASE photo")
         raise
     conn.execute("RELEASE photo")
+
+
+@contextlib.contextmanager
+def _failures(out: _Prepared) -> Iterator[None]:
+    """A photo's failure inside: recorded on ``out`` with its reason (whether it may pass),
+    its decoded parts dropped. A failure of the model itself is not the photo's: it stops
+    the run."""
+    try:
+        yield
+    except ModelUnavailableError:
+        raise
+    except FileReadError as exc:
+        out.error, out.transient = str(exc) + RETRY_NOTE, True
+    except PhotoError as exc:
+        out.error = str(exc)
+    except OSError as exc:  # the fingerprint's read
+        out.error, out.transient = describe_os_error(exc) + RETRY_NOTE, True
+    except Exception as exc:  # a bug, for this one file: say so, go on with the rest
+        log.exception("Unexpected error on %s", out.job.entry.path)
+        out.error, out.transient = _unexpected(exc), True
+    if out.error is not None:
+        out.photo = out.tensor = out.extras = None
 
 
 def _unexpected(exc: BaseException | None) -> str:

@@ -182,3 +182,46 @@ def test_a_model_that_fails_to_load_is_not_blamed_on_the_photos(
         assert Indexer(store, loads).run().indexed == 40
     finally:
         store.close()
+
+
+def test_photos_decoded_while_the_model_loads_are_embedded_as_any_other(
+    tiny_embedder, tmp_path, small_shapes_dir
+):
+    """The decode pool starts on the first photos while a deferred model loads; those
+    photos' model input is made once it has loaded. Their vectors are the model's own."""
+    import time
+
+    from photoclip.indexer import Indexer
+
+    spec, identity, size = tiny_embedder.spec, tiny_embedder.identity, tiny_embedder.image_size
+    decoded_during_load: list[int] = []
+    original = Indexer._prepare
+
+    def slow_load():
+        time.sleep(0.5)  # long enough for the pool to decode its whole lookahead
+        return tiny_embedder
+
+    def counting(self, job):
+        out = original(self, job)
+        if not self._model_ready.is_set():
+            decoded_during_load.append(1)
+        return out
+
+    vectors = []
+    for embedder in (DeferredEmbedder(spec, identity, size, slow_load), tiny_embedder):
+        store = Store(tmp_path / f"{len(vectors)}.db")
+        try:
+            Indexer._prepare = counting  # type: ignore[method-assign]
+            report = Indexer(store, embedder).run([str(small_shapes_dir)], add=True)
+            assert report.indexed == 40 and report.failed == 0
+            dim = tiny_embedder.encode_text(["a"]).shape[1]
+            ids, matrix, _ = store.vectors_since(store.model_id(identity), 0, dim)
+            paths = [r["path"] for r in store.photos_by_id([int(i) for i in ids])]
+            vectors.append(dict(zip(paths, matrix, strict=True)))
+        finally:
+            Indexer._prepare = original  # type: ignore[method-assign]
+            store.close()
+    assert decoded_during_load, "nothing was decoded while the model loaded"
+    assert vectors[0].keys() == vectors[1].keys()
+    for path, vector in vectors[0].items():
+        assert float(np.dot(vector, vectors[1][path])) > 0.9999, path

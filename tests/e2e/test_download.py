@@ -72,6 +72,11 @@ def test_a_plain_download_lands_in_the_hub_cache_layout(hub, small_file, tmp_pat
     from huggingface_hub import try_to_load_from_cache
 
     assert try_to_load_from_cache(SMALL_REPO, WEIGHTS, cache_dir=tmp_path) == path
+    # ...and photoclip finds it as the library does, without importing the library.
+    for repo, name in ((SMALL_REPO, WEIGHTS), (SMALL_REPO, "other.bin"), ("a/b", WEIGHTS)):
+        theirs = try_to_load_from_cache(repo, name, cache_dir=tmp_path)
+        assert dl.cached_file(tmp_path, repo, name) == (theirs if isinstance(theirs, str) else None)
+    assert dl.cached_file(tmp_path, SMALL_REPO, WEIGHTS) == path
     assert fetch(hub, tmp_path) == path  # a second call only asks what the file is
     assert [r.method for r in hub.log] == ["HEAD", "GET", "HEAD"]
 
