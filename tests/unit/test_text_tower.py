@@ -154,3 +154,26 @@ def test_the_torch_text_tower_stops_at_the_end_of_text(tiny_embedder):
     assert torch.allclose(full, trimmed, atol=1e-5)
     short = tiny_embedder.tokenizer(["a dog", "x"])
     assert int(short.argmax(-1).max()) + 1 < short.shape[1]  # really trimmed
+
+
+def test_plain_text_is_tokenized_as_open_clip_does_without_ftfy_or_regex():
+    """Printable ASCII skips ftfy and the regex module (50 ms of imports per search
+    command); its tokens must be exactly open_clip's, and anything else takes the full way."""
+    import random
+    import string
+
+    import open_clip
+
+    theirs = open_clip.get_tokenizer("ViT-B-32")
+    ours = text_tower.Tokenizer(text_tower._bpe_path(), 77)
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + " \t\n'.,!?-:;()\"/#%+<>_" * 2
+    phrases = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(300)]
+    phrases += ["don't stop", "it'll be   OK", "<end_of_text>x", "A1B2", "'s'''t", "a\tb\nc"]
+    unusual = ["a\x1cb", "a\x0bb", "a\rb", "Tom &amp; Jerry", "a\x7fb", "café", "a\u00a0b"]
+    for phrase in phrases + unusual:
+        row = theirs([phrase])[0].tolist()
+        mine = ours([phrase])[0]
+        assert row[: len(mine)] == mine and not any(row[len(mine) :]), repr(phrase)
+    assert all(text_tower._PLAIN.fullmatch(p) for p in phrases)
+    assert not any(text_tower._PLAIN.fullmatch(p) for p in unusual)
