@@ -174,3 +174,32 @@ def test_the_export_leaves_the_model_as_it_was_and_replaces_old_formats(tmp_path
     tower = image_tower.load(sha)
     got = tower.encode(np.stack([tower.centre(p) for p in photos]), threads=1)
     assert float(np.min(np.sum(got * want.numpy(), axis=1))) >= precision.MIN_COSINE
+
+
+@pytest.mark.parametrize("pool", ["tok", "avg"])
+def test_the_export_form_computes_only_what_the_vector_needs(pool):
+    """Inside the export, attention is three projections and, where the vector is the class
+    token's, the last block computes only that token: the same vectors, torch's model
+    restored after."""
+    import torch
+
+    model = _tiny_vit()
+    visual = model.visual
+    visual.pool_type = pool
+    x = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        want = visual(x)
+        blocks = visual.transformer.resblocks
+        originals = list(blocks)
+        with image_tower._export_form(visual, 64):
+            kinds = [type(b).__name__ for b in blocks]
+            got = visual(x)
+            attention = [type(b.attn).__name__ for b in originals]
+        assert torch.allclose(got, want, atol=1e-5)
+        assert attention == ["Split", "Split"]
+        # avg pooling needs every token's output: the last block stays whole.
+        assert kinds == (["ResidualAttentionBlock", "ClsOnly"] if pool == "tok" else
+                         ["ResidualAttentionBlock"] * 2)  # fmt: skip
+        assert list(blocks) == originals
+        assert all(type(b.attn).__name__ == "MultiheadAttention" for b in blocks)
+        assert torch.equal(visual(x), want)
