@@ -3,6 +3,7 @@ same vectors as torch's, and a deferred model answers text with it without loadi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -183,3 +184,23 @@ def test_plain_text_is_tokenized_as_open_clip_does_without_ftfy_or_regex():
         assert row[: len(mine)] == mine and not any(row[len(mine) :]), repr(phrase)
     assert all(text_tower._PLAIN.fullmatch(p) for p in phrases)
     assert not any(text_tower._PLAIN.fullmatch(p) for p in unusual)
+
+
+def test_the_tokenizers_tables_are_kept_beside_the_tower(cache, tiny_embedder):
+    """A new phrase in a fresh process reads the kept tables instead of open_clip's 49k
+    merges; tables that are damaged or made from another vocabulary file are made again."""
+    sha = tiny_embedder.identity.weights_sha256
+    assert text_tower.export(tiny_embedder.model, tiny_embedder.tokenizer, sha)
+    folder = text_tower.export_dir(sha)
+    want = text_tower.Tokenizer(text_tower._bpe_path(), 16)(PHRASES)
+    (folder / text_tower.VOCAB).unlink(missing_ok=True)
+    assert text_tower.load(sha).tokenizer(PHRASES) == want
+    kept = folder / text_tower.VOCAB
+    assert kept.is_file()
+    stamp = kept.stat().st_mtime_ns
+    assert text_tower.load(sha).tokenizer(PHRASES) == want  # from the kept tables
+    assert kept.stat().st_mtime_ns == stamp
+    for damage in ("{not json", '{"source": [1, 2], "ids": {}, "ranks": {}}'):
+        kept.write_text(damage, encoding="utf-8")
+        assert text_tower.load(sha).tokenizer(PHRASES) == want
+        assert json.loads(kept.read_text(encoding="utf-8"))["ranks"]  # made again
