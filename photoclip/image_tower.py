@@ -39,9 +39,9 @@ from .models import ModelIdentity, ModelSpec
 log = logging.getLogger(__name__)
 
 # v2: the patch embedding stays fp32 and attention is exported as three projections; v3: the
-# last block computes only the class token (README "Performance"). An export of another
-# format is replaced, not reused.
-FORMAT = 3
+# last block computes only the class token; v4: uint8 pixels in, the patch embedding int8
+# (README "Performance"). An export of another format is replaced, not reused.
+FORMAT = 4
 PRECISION = "onnx-int8"
 MAX_PIXEL_ERROR = 1e-4  # numpy's input against open_clip's transform (the same arithmetic)
 
@@ -82,7 +82,8 @@ class CentreTransform:
             return None
         return cls(size, cfg["mean"], cfg["std"])
 
-    def __call__(self, image: Any) -> np.ndarray:
+    def pixels(self, image: Any) -> np.ndarray:
+        """The square the model sees, as uint8 pixels (HWC): the exported tower's input."""
         from PIL import Image
 
         s = self.size
@@ -95,8 +96,20 @@ class CentreTransform:
         image = image.crop((left, top, left + s, top + s))
         if image.mode != "RGB":
             image = image.convert("RGB")
-        x = np.asarray(image, np.float32).transpose(2, 0, 1) / np.float32(255)
+        return np.asarray(image, np.uint8)
+
+    def __call__(self, image: Any) -> np.ndarray:
+        """open_clip's input: CHW float32, normalised."""
+        x = self.pixels(image).transpose(2, 0, 1).astype(np.float32) / np.float32(255)
         return np.ascontiguousarray((x - self.mean) / self.std)
+
+    def to_pixels(self, batch: np.ndarray) -> np.ndarray:
+        """open_clip's normalised NCHW input back to the uint8 NHWC pixels it was made from
+        (exactly: each value is a pixel over 255, shifted and scaled)."""
+        x = (np.asarray(batch, np.float64) * self.std + self.mean) * 255.0
+        return np.ascontiguousarray(
+            np.clip(np.rint(x), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        )
 
 
 # -- export --------------------------------------------------------------------------------
@@ -119,7 +132,7 @@ def export(model: Any, cfg: dict[str, Any], torch_preprocess: Any, weights_sha25
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        _write_int8(model.visual, centre.size, tmp)
+        _write_int8(model.visual, centre, tmp)
         meta = {
             "format": FORMAT,
             "size": centre.size,
@@ -262,8 +275,98 @@ class _ClsOnlyBlock:
         return ClsOnly().eval()
 
 
-def _export_rewrites(visual: Any) -> list[list[tuple[Any, str, Any]]]:
-    """The rewrites of ``visual`` for the export, each a list of (parent, name, new module)."""
+class _Pixels:
+    """The module exported: uint8 pixels (N, H, W, 3) in, the tower's vectors out. It
+    normalises them as open_clip's transform does (``normalise``), or, where the patch
+    embedding has been folded (``_patches``), hands their values straight to it."""
+
+    @staticmethod
+    def make(visual: Any, mean: np.ndarray, std: np.ndarray) -> Any:
+        import torch
+
+        class Normalise(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.register_buffer(
+                    "mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+                )
+                self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+
+            def forward(self, pixels: Any) -> Any:
+                # ToTensor's x / 255, then Normalize's (x - mean) / std, in float32.
+                return (pixels.permute(0, 3, 1, 2).float() / 255.0 - self.mean) / self.std
+
+        class Pixels(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.normalise: Any = Normalise()
+                self.visual = visual
+
+            def forward(self, pixels: Any) -> Any:
+                return self.visual(self.normalise(pixels))
+
+        return Pixels().eval()
+
+
+class _AsValues:
+    """Pixels handed on as their values (float, NHWC): the folded patch embedding's input."""
+
+    @staticmethod
+    def make() -> Any:
+        import torch
+
+        class AsValues(torch.nn.Module):
+            def forward(self, pixels: Any) -> Any:
+                return pixels.float()
+
+        return AsValues()
+
+
+def _patches(visual: Any, mean: np.ndarray, std: np.ndarray) -> Any | None:
+    """A ViT's patch embedding (a convolution with stride = kernel) as one matrix product
+    over each patch's pixel values (NHWC), open_clip's normalisation folded into its weights
+    and bias; None for another stem. A matrix product is quantised to int8 with the others,
+    and its input, pixel values 0-255, is uint8 as it is: the convolution in fp32 was 7 % of
+    the tower's time, and the normalisation and float copies of every photo's input went."""
+    import torch
+
+    conv = getattr(visual, "conv1", None)
+    if not isinstance(conv, torch.nn.Conv2d) or conv.in_channels != 3 or conv.groups != 1:
+        return None
+    k = conv.kernel_size
+    if k[0] != k[1] or tuple(conv.stride) != tuple(k) or tuple(conv.padding) != (0, 0):
+        return None
+    if tuple(conv.dilation) != (1, 1) or conv.padding_mode != "zeros":
+        return None
+    p, out = k[0], conv.out_channels
+    w = conv.weight.detach().double()
+    scale = torch.tensor(1.0 / (255.0 * std), dtype=torch.float64).view(1, 3, 1, 1)
+    shift = torch.tensor(-mean / std, dtype=torch.float64).view(1, 3, 1, 1)
+    bias = (w * shift).sum(dim=(1, 2, 3))
+    if conv.bias is not None:
+        bias = bias + conv.bias.detach().double()
+    weight = (w * scale).permute(0, 2, 3, 1).reshape(out, p * p * 3)  # rows: (kh, kw, c)
+
+    class Patches(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = torch.nn.Linear(p * p * 3, out)
+            self.proj.weight.data = weight.float()
+            self.proj.bias.data = bias.float()
+
+        def forward(self, x: Any) -> Any:  # N, H, W, 3 pixel values -> N, out, H/p, W/p
+            n, h, w_, c = x.shape
+            x = x.reshape(n, h // p, p, w_ // p, p, c).permute(0, 1, 3, 2, 4, 5)
+            y = self.proj(x.reshape(n, (h // p) * (w_ // p), p * p * c))
+            return y.permute(0, 2, 1).reshape(n, out, h // p, w_ // p)
+
+    return Patches().eval()
+
+
+def _export_rewrites(
+    visual: Any, pixels: Any, mean: np.ndarray, std: np.ndarray
+) -> list[list[tuple[Any, str, Any]]]:
+    """The rewrites for the export, each a list of (parent, name, new module)."""
     split = [(parent, name, _SplitAttention.make(child))
              for parent in visual.modules() for name, child in parent.named_children()
              if _SplitAttention.applies(child)]  # fmt: skip
@@ -273,29 +376,37 @@ def _export_rewrites(visual: Any) -> list[list[tuple[Any, str, Any]]]:
         first = getattr(visual.transformer, "batch_first", True)
         last = _ClsOnlyBlock.make(blocks[-1], first)
         rewrites.append([(blocks, str(len(blocks) - 1), last)])
+    patches = _patches(visual, mean, std)
+    if patches is not None:
+        rewrites.append([(visual, "conv1", patches), (pixels, "normalise", _AsValues.make())])
     return rewrites
 
 
 @contextlib.contextmanager
-def _export_form(visual: Any, size: int) -> Iterator[None]:
-    """Within: ``visual`` rewritten for a faster graph (``_export_rewrites``), each rewrite
-    kept only where the tower still gives the same vectors (checked here on a random batch);
-    torch's model as it was after."""
+def _export_form(visual: Any, centre: CentreTransform) -> Iterator[Any]:
+    """Within: the module to export (``_Pixels``: uint8 pixels in) over ``visual``
+    rewritten for a faster graph (``_export_rewrites``), each rewrite kept only where the
+    tower still gives open_clip's vectors (checked here on a random batch); torch's model as
+    it was after."""
     import torch
 
-    x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    mean, std = centre.mean.ravel().astype(np.float64), centre.std.ravel().astype(np.float64)
+    size = centre.size
+    u8 = torch.randint(0, 256, (2, size, size, 3), dtype=torch.uint8,
+                       generator=torch.Generator().manual_seed(0))  # fmt: skip
+    pixels = _Pixels.make(visual, mean, std)
     undo: list[tuple[Any, str, Any]] = []
     try:
         with torch.no_grad():
-            want = visual(x)
-            for rewrite in _export_rewrites(visual):
+            want = visual(pixels.normalise(u8))
+            for rewrite in _export_rewrites(visual, pixels, mean, std):
                 # (the last block is rewritten over the split attention: its parent is the
                 # block list, whose entry is read now)
                 old = [(parent, name, getattr(parent, name)) for parent, name, _ in rewrite]
                 for parent, name, new in rewrite:
                     setattr(parent, name, new)
                 try:
-                    got = visual(x)
+                    got = pixels(u8)
                     same = got.shape == want.shape and torch.allclose(
                         got, want, rtol=1e-4, atol=1e-4 * float(want.abs().max()))  # fmt: skip
                 except NotImplementedError:
@@ -305,26 +416,29 @@ def _export_form(visual: Any, size: int) -> Iterator[None]:
                 else:
                     for parent, name, module in old:
                         setattr(parent, name, module)
-        yield
+        yield pixels
     finally:
         for parent, name, module in undo:
             setattr(parent, name, module)
 
 
-def _write_int8(visual: Any, size: int, folder: Path) -> None:
+def _write_int8(visual: Any, centre: CentreTransform, folder: Path) -> None:
     import warnings
 
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     fp32 = folder / "fp32.onnx"
+    size = centre.size
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)  # the exporter traces the plain path
     try:
-        with torch.no_grad(), warnings.catch_warnings(), _export_form(visual.eval(), size):
+        with torch.no_grad(), warnings.catch_warnings(), _export_form(
+            visual.eval(), centre
+        ) as pixels:  # fmt: skip
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
             torch.onnx.export(
-                visual, (torch.zeros(1, 3, size, size),), str(fp32),
+                pixels, (torch.zeros(1, size, size, 3, dtype=torch.uint8),), str(fp32),
                 input_names=["pixels"], output_names=["vectors"],
                 dynamic_axes={"pixels": {0: "n"}, "vectors": {0: "n"}},
                 opset_version=18, dynamo=False,
@@ -333,9 +447,9 @@ def _write_int8(visual: Any, size: int, folder: Path) -> None:
         torch.backends.mha.set_fastpath_enabled(fastpath)
     logging.disable(logging.WARNING)  # onnxruntime's advice to pre-process, on the root logger
     try:
-        # Only the matrix products: onnxruntime's int8 convolution (ConvInteger) ran the
-        # patch embedding, 3% of the arithmetic, in a quarter of the tower's time; in fp32
-        # it takes 6%.
+        # Only the matrix products (the folded patch embedding is one): onnxruntime's int8
+        # convolution (ConvInteger) ran a patch embedding, 3% of the arithmetic, in a quarter
+        # of the tower's time.
         quantize_dynamic(str(fp32), str(folder / "model.onnx"), weight_type=QuantType.QInt8,
                          op_types_to_quantize=["MatMul"])  # fmt: skip
     finally:
@@ -378,11 +492,15 @@ class ImageTower:
         self._threads = threads
 
     def encode(self, batch: np.ndarray, threads: int) -> np.ndarray:
-        """Unit vectors of an NCHW float32 batch, on ``threads`` CPU threads (a change of
-        count reopens the graph: onnxruntime fixes it per session)."""
+        """Unit vectors of a batch of uint8 pixels (NHWC, ``CentreTransform.pixels``) or of
+        open_clip's normalised input (NCHW float, from torch's transform), on ``threads``
+        CPU threads (a change of count reopens the graph: onnxruntime fixes it per
+        session)."""
         if threads != self._threads:
             self._open(threads)
-        out = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})
+        if batch.dtype != np.uint8:
+            batch = self.centre.to_pixels(batch)
+        out = self._session.run(None, {self._input: np.ascontiguousarray(batch)})
         return unit_rows(np.asarray(out[0], np.float32))
 
 

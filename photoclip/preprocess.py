@@ -97,8 +97,8 @@ def view_boxes(method: str, width: int, height: int) -> list[Box]:
 class ViewTransform:
     """Photo (PIL, RGB) -> the model's input: a CHW tensor when the method sees the photo as
     one view, else a VCHW tensor of its views (``blend`` makes them one vector). With a
-    ``centre`` that makes numpy arrays (image_tower.CentreTransform), numpy arrays throughout:
-    no torch."""
+    ``centre`` of image_tower.CentreTransform (the exported tower's input), no torch: each
+    view is its uint8 pixels, HWC (VHWC for several), which the tower normalises itself."""
 
     def __init__(self, method: str, cfg: dict[str, Any], centre: Callable[[Any], Any]) -> None:
         if method not in METHODS:
@@ -125,7 +125,7 @@ class ViewTransform:
 
     def __call__(self, image: Any) -> Any:
         if self.method == CENTRE:
-            return self.centre(image)
+            return self._centre(image)
         if image.mode != "RGB":
             image = image.convert("RGB")
         if self.method == LONGEST:
@@ -140,7 +140,7 @@ class ViewTransform:
         boxes = extra_view_boxes(*image.size) if self.method == CENTRE else []
         if not boxes:
             return None
-        views = [self.centre(image.crop(tuple(round(v) for v in box))) for box in boxes]
+        views = [self._centre(image.crop(tuple(round(v) for v in box))) for box in boxes]
         if self.numpy:
             return np.stack(views)
         import torch
@@ -165,14 +165,21 @@ class ViewTransform:
         )
         return canvas
 
+    def _centre(self, image: Any) -> Any:
+        # The exported tower's input is the centre square's pixels; torch's, open_clip's
+        # transform of it.
+        return self.centre.pixels(image) if self.numpy else self.centre(image)  # type: ignore[attr-defined]
+
     def _normalise(self, view: Any) -> np.ndarray:
+        if self.numpy:
+            return np.asarray(view, np.uint8)  # the tower's input: its pixels
         x = np.asarray(view, np.float32).transpose(2, 0, 1) * np.float32(1 / 255)
         return np.ascontiguousarray((x - self.mean) / self.std)
 
 
 def flatten_views(tensors: Sequence[Any]) -> tuple[Any, list[int]]:
-    """Per-photo inputs (CHW or VCHW; torch tensors, or numpy arrays) -> one NCHW batch of
-    the same kind and each photo's view count."""
+    """Per-photo inputs (CHW or VCHW; torch tensors, or numpy arrays, which may be pixels,
+    HWC or VHWC) -> one batch (NCHW, or NHWC) of the same kind and each photo's view count."""
     counts = [1 if t.ndim == 3 else int(t.shape[0]) for t in tensors]
     stack: Any
     cat: Any

@@ -164,42 +164,57 @@ def test_the_export_leaves_the_model_as_it_was_and_replaces_old_formats(tmp_path
     assert not old.exists()  # never read again: not left to fill the disk
     graph = onnx.load(str(image_tower.export_dir(sha) / "model.onnx"))
     ops = [node.op_type for node in graph.graph.node]
-    # The patch embedding stays an fp32 convolution (onnxruntime's int8 one is slow); the
-    # matrix products are int8, q, k and v each its own (2 blocks x 6, and the projection).
-    assert "Conv" in ops and "ConvInteger" not in ops
-    assert ops.count("MatMulInteger") == 2 * 6 + 1, ops
+    # No convolution (onnxruntime's int8 one is slow): the patch embedding is a matrix
+    # product too, and all are int8, q, k and v each its own: the patches, 2 blocks x 6, and
+    # the projection. The input is the photo's pixels as they are.
+    assert "Conv" not in ops and "ConvInteger" not in ops
+    assert ops.count("MatMulInteger") == 1 + 2 * 6 + 1, ops
+    assert graph.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
     photos = [Image.fromarray(a) for a in (data.astronaut(), data.chelsea(), data.coffee())]
     with torch.no_grad():
         want = model.encode_image(torch.stack([transform(p) for p in photos]), normalize=True)
     tower = image_tower.load(sha)
-    got = tower.encode(np.stack([tower.centre(p) for p in photos]), threads=1)
+    got = tower.encode(np.stack([tower.centre.pixels(p) for p in photos]), threads=1)
     assert float(np.min(np.sum(got * want.numpy(), axis=1))) >= precision.MIN_COSINE
+    # open_clip's normalised input (what torch's transform gives, as in the precision probe)
+    # is taken back to the same pixels: the same vectors.
+    normalised = np.stack([transform(p).numpy() for p in photos])
+    assert np.array_equal(tower.centre.to_pixels(normalised),
+                          np.stack([tower.centre.pixels(p) for p in photos]))  # fmt: skip
+    assert np.array_equal(tower.encode(normalised, threads=1), got)
 
 
 @pytest.mark.parametrize("pool", ["tok", "avg"])
 def test_the_export_form_computes_only_what_the_vector_needs(pool):
-    """Inside the export, attention is three projections and, where the vector is the class
-    token's, the last block computes only that token: the same vectors, torch's model
-    restored after."""
+    """Inside the export, the module takes uint8 pixels, its patch embedding is one matrix
+    product with open_clip's normalisation folded in, attention is three projections and,
+    where the vector is the class token's, the last block computes only that token: the
+    same vectors as open_clip's input through torch's model, which is restored after."""
     import torch
 
     model = _tiny_vit()
     visual = model.visual
     visual.pool_type = pool
-    x = torch.randn(3, 3, 64, 64)
+    mean, std = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+    centre = CentreTransform(64, mean, std)
+    transform = open_clip.image_transform(64, is_train=False, mean=mean, std=std)
+    photos = [Image.fromarray(a) for a in (data.astronaut(), data.chelsea(), data.coffee())]
+    pixels = torch.from_numpy(np.stack([centre.pixels(p) for p in photos]))
     with torch.no_grad():
-        want = visual(x)
+        want = visual(torch.stack([transform(p) for p in photos]))
         blocks = visual.transformer.resblocks
         originals = list(blocks)
-        with image_tower._export_form(visual, 64):
+        stem = visual.conv1
+        with image_tower._export_form(visual, centre) as exported:
             kinds = [type(b).__name__ for b in blocks]
-            got = visual(x)
+            got = exported(pixels)
             attention = [type(b.attn).__name__ for b in originals]
-        assert torch.allclose(got, want, atol=1e-5)
-        assert attention == ["Split", "Split"]
+            patches = type(visual.conv1).__name__
+        assert torch.allclose(got, want, atol=1e-4)
+        assert attention == ["Split", "Split"] and patches == "Patches"
         # avg pooling needs every token's output: the last block stays whole.
         assert kinds == (["ResidualAttentionBlock", "ClsOnly"] if pool == "tok" else
                          ["ResidualAttentionBlock"] * 2)  # fmt: skip
-        assert list(blocks) == originals
+        assert list(blocks) == originals and visual.conv1 is stem
         assert all(type(b.attn).__name__ == "MultiheadAttention" for b in blocks)
-        assert torch.equal(visual(x), want)
+        assert torch.equal(visual(torch.stack([transform(p) for p in photos])), want)

@@ -126,3 +126,29 @@ def test_the_preprocessing_is_part_of_the_identity_and_old_keys_stay():
     assert new.same_weights(old) and old.same_weights(new)
     other = ModelIdentity("ViT-B-32-256", "datacomp_s34b_b86k", "cd" * 32, 512, pp.WHOLE)
     assert not other.same_weights(new)
+
+
+@pytest.mark.parametrize("method", pp.METHODS)
+def test_the_exported_towers_views_are_torchs_as_pixels(method):
+    """For the exported tower (image_tower.CentreTransform) each view is its uint8 pixels,
+    HWC; normalised as open_clip does, they are exactly what torch's way makes."""
+    import open_clip
+
+    from photoclip.image_tower import CentreTransform
+
+    mean, std = CFG["mean"], CFG["std"]
+    centre = CentreTransform(64, mean, std)
+    ours = pp.ViewTransform(method, CFG, centre)
+    theirs = pp.ViewTransform(method, CFG, open_clip.image_transform(64, False, mean=mean, std=std))
+    for size in ((400, 300), (1600, 900), (300, 901)):
+        photo = photo_with_a_red_square_at(size, size[0] // 3)
+        pixels, want = ours(photo), theirs(photo).numpy()
+        assert pixels.dtype == np.uint8 and pixels.shape[-3:] == (64, 64, 3)
+        batch = pixels if pixels.ndim == 4 else pixels[None]
+        normalised = (batch.transpose(0, 3, 1, 2) / np.float32(255) - centre.mean) / centre.std
+        assert np.allclose(normalised, want if want.ndim == 4 else want[None], atol=1e-5), size
+        extras, torch_extras = ours.extras(photo), theirs.extras(photo)
+        assert (extras is None) == (torch_extras is None)
+        if extras is not None:
+            assert extras.dtype == np.uint8
+            assert np.array_equal(centre.to_pixels(torch_extras.numpy()), extras)
