@@ -47,7 +47,9 @@ _TIE = 0.02  # fp32 scores closer than this don't tell two neighbours apart (see
 _PHRASES = ("a dog on a beach", "a red car in the snow", "two people at a birthday party",
             "a bowl of fruit on a table")  # fmt: skip
 CACHE_NAME = "precision.json"
-PROBE_VERSION = 3  # what the probe offers changed (v2: onnx-int8; v3: its export v3): measure again
+# What the probe offers changed (v2: onnx-int8; v3: its new export, image_tower.FORMAT 4):
+# measure again.
+PROBE_VERSION = 3
 
 
 @dataclass
