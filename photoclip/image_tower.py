@@ -84,14 +84,11 @@ class CentreTransform:
 
     def pixels(self, image: Any) -> np.ndarray:
         """The square the model sees, as uint8 pixels (HWC): the exported tower's input."""
-        from PIL import Image
+        from .imaging import centre_resize
 
         s = self.size
-        w, h = image.size
-        # torchvision's Resize(int): the short side to s, the long side truncated.
-        nw, nh = (s, int(s * h / w)) if w <= h else (int(s * w / h), s)
-        if (nw, nh) != (w, h):
-            image = image.resize((nw, nh), Image.Resampling.BICUBIC)
+        image = centre_resize(image, s)  # torchvision's Resize(int)
+        nw, nh = image.size
         left, top = round((nw - s) / 2.0), round((nh - s) / 2.0)  # torchvision's CenterCrop
         image = image.crop((left, top, left + s, top + s))
         if image.mode != "RGB":

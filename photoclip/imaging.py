@@ -13,6 +13,7 @@ from datetime import datetime
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from .preprocess import needs_extra_views
 from .scanner import describe_os_error
 
 try:  # HEIC/HEIF from phones
@@ -69,9 +70,15 @@ class DecodedPhoto:
 
 
 def decode_photo(
-    path: str, model_size: int = 224, thumb_size: int = THUMBNAIL_SIZE
+    path: str, model_size: int = 224, thumb_size: int = THUMBNAIL_SIZE, *, centre: bool = False
 ) -> DecodedPhoto:
-    """Read ``path`` once and return everything indexing needs, or raise ``PhotoError``."""
+    """Read ``path`` once and return everything indexing needs, or raise ``PhotoError``.
+
+    With ``centre`` (the model sees the centre square, preprocess.CENTRE), a photo that has
+    no extra views comes resized as open_clip's centre transform resizes it (short side
+    ``model_size``, :func:`centre_resize`), which the transform then takes as it is, and its
+    thumbnail is made from that: 0.7 ms instead of 1.3 ms, for a thumbnail 41.9 dB from one
+    made from the 12 MP original against 44.4 dB (README "Performance")."""
     try:
         size = os.path.getsize(path)
     except OSError as exc:
@@ -79,7 +86,24 @@ def decode_photo(
     if size == 0:
         raise PhotoError("The file is empty (0 bytes).")
     with _photo_errors():
-        return _decode(path, max(model_size, thumb_size), thumb_size)
+        return _decode(path, max(model_size, thumb_size), thumb_size, model_size if centre else 0)
+
+
+def centre_size(width: int, height: int, side: int) -> tuple[int, int]:
+    """torchvision's Resize(side) of a ``width`` x ``height`` image: the short side to
+    ``side``, the long side in proportion, truncated."""
+    return (
+        (side, int(side * height / width))
+        if width <= height
+        else (int(side * width / height), side)
+    )
+
+
+def centre_resize(image: Image.Image, side: int) -> Image.Image:
+    """``image`` resized as open_clip's centre transform does before its crop (bicubic, to
+    :func:`centre_size`); as it is when it has that size already."""
+    size = centre_size(image.width, image.height, side)
+    return image if size == image.size else image.resize(size, Image.Resampling.BICUBIC)
 
 
 @contextlib.contextmanager
@@ -122,7 +146,7 @@ def _describe_decode_failure(exc: BaseException) -> str:
     return "The image data is damaged and couldn't be decoded."
 
 
-def _decode(path: str, min_side: int, thumb_size: int) -> DecodedPhoto:
+def _decode(path: str, min_side: int, thumb_size: int, centre: int) -> DecodedPhoto:
     with Image.open(path) as im:
         fmt = im.format or "unknown"
         full_w, full_h = im.size
@@ -143,6 +167,10 @@ def _decode(path: str, min_side: int, thumb_size: int) -> DecodedPhoto:
     if orientation in (5, 6, 7, 8):
         full_w, full_h = full_h, full_w
     work = _reduce_to(rgb, min_side)
+    if centre and not needs_extra_views(*work.size) and min(work.size) > centre:
+        resized = centre_resize(work, centre)
+        if max(resized.size) >= thumb_size:  # still enough for the thumbnail
+            work = resized
     thumb = work.copy()
     thumb.thumbnail((thumb_size, thumb_size), Image.Resampling.BICUBIC)
     buf = io.BytesIO()

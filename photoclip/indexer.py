@@ -308,7 +308,7 @@ class Indexer:
         out = _Prepared(job)
         with _failures(out):
             out.fingerprint = fingerprint(job.entry.path, job.entry.size)
-            out.photo = decode_photo(job.entry.path, self.model_size)
+            out.photo = decode_photo(job.entry.path, self.model_size, centre=self.views)
         if out.error is None and self._model_ready.is_set():
             self._model_input(out)
         return out

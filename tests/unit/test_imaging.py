@@ -479,3 +479,35 @@ def test_pillow_corpus_decodes_or_fails_with_a_sentence(pillow_images):
     assert wrong == []
     # Most of the corpus is valid images in many formats; a good share is deliberately broken.
     assert decoded > 400 and refused > 50, (decoded, refused)
+
+
+@pytest.mark.parametrize(
+    ("size", "fmt"),
+    [((4000, 3000), "JPEG"), ((3000, 4000), "JPEG"), ((1200, 800), "PNG"), ((640, 360), "JPEG"),
+     ((300, 260), "PNG"), ((150, 100), "PNG")],
+)  # fmt: skip
+def test_a_photo_decoded_at_the_centre_transforms_size_is_the_same_model_input(tmp_path, size, fmt):
+    """Decoded for a model that sees the centre square, a photo comes at the size open_clip's
+    transform resizes it to; both transforms (torch's and the exported tower's pixels) then
+    make exactly the input they make from the photo decoded as before. A 16:9 photo, which
+    has extra views, keeps its larger image; the thumbnail stays full size."""
+    import open_clip
+
+    from photoclip.image_tower import CentreTransform
+
+    path = tmp_path / f"photo.{fmt.lower()}"
+    photo_texture(*size).save(path, fmt, quality=90)
+    mean, std = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+    for side in (224, 256, 64):
+        plain, centred = decode_photo(str(path), side), decode_photo(str(path), side, centre=True)
+        torch_input = open_clip.image_transform(side, is_train=False, mean=mean, std=std)
+        pixels = CentreTransform(side, mean, std).pixels
+        assert torch_input(centred.image).equal(torch_input(plain.image)), (size, side)
+        assert np.array_equal(pixels(centred.image), pixels(plain.image)), (size, side)
+        thumb = Image.open(io.BytesIO(centred.thumbnail))
+        assert max(thumb.size) == min(256, max(plain.image.size))
+        assert (centred.thumb_width, centred.thumb_height) == thumb.size
+        if side == 256 and min(size) > 512 and size[0] / size[1] < 1.6:
+            assert min(centred.image.size) == side  # the centre transform's size
+        if size == (640, 360):
+            assert centred.image.size == plain.image.size  # extra views need it whole
