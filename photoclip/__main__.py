@@ -16,7 +16,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .cli import main as cli_main
 
         code = cli_main(args)
-        if argv is None and "torch" in sys.modules:  # the program itself, not a caller's call
+        # The program itself (not a caller's call) that loaded a model's runtime.
+        if argv is None and ("torch" in sys.modules or "onnxruntime" in sys.modules):
             _leave_now(code)
         return code
     from .app import main as app_main
@@ -25,9 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _leave_now(code: int) -> None:
-    """End a command that imported torch without the interpreter's clean-up: tearing down
-    torch's thousands of modules and thread pools takes about a second, after the command's
-    work is done and committed. Output is flushed first; nothing else is pending (the library's
+    """End a command that imported torch or onnxruntime without the interpreter's clean-up:
+    tearing down torch's thousands of modules and thread pools takes about a second, and
+    onnxruntime's session and threads 0.09 s of a cold index, after the command's work is
+    done and committed. Output is flushed first; nothing else is pending (the library's
     transactions are committed; the libraries still open are closed here)."""
     import gc
     import logging

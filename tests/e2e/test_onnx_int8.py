@@ -60,6 +60,15 @@ def test_a_new_library_is_indexed_and_searched_without_torch(
     status = photoclip(lib, "status", *TINY).stdout
     assert "onnx-int8" in status
 
+    # As a whole process, a command that ran onnxruntime skips the interpreter's clean-up
+    # (photoclip.__main__._leave_now): its output arrives whole, the library is closed
+    # cleanly and holds everything.
+    again = tmp_path / "again"
+    out = photoclip(again, "index", str(small_shapes_dir), *TINY)
+    assert out.stdout.rstrip().endswith("photos/s).") and "40 indexed" in out.stdout
+    assert not (again / "library.db-wal").exists()
+    assert json.loads(photoclip(again, "status", "--json", *TINY).stdout)["vectors"] == 40
+
 
 def test_a_device_or_precision_that_cant_run_is_said_plainly(tmp_path, small_shapes_dir):
     def refused(*args: str) -> str:
