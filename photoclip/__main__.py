@@ -11,18 +11,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .cli import command_position
 
     app_option = args and args[0].split("=", 1)[0] in ("--library", "--model", "--weights")
-    has_command = command_position(args) is not None
-    if args and (has_command or (args[0].startswith("-") and not app_option)):
+    at = command_position(args)
+    if args and (at is not None or (args[0].startswith("-") and not app_option)):
         from .cli import main as cli_main
 
         code = cli_main(args)
-        # The program itself (not a caller's call) that loaded a model's runtime.
-        if argv is None and ("torch" in sys.modules or "onnxruntime" in sys.modules):
+        # The program itself (not a caller's call): one that loaded a model's runtime, or ran
+        # a command on the everyday path, which never leaves work to the clean-up (no
+        # threads, temporary files or open writers outlive it).
+        runtime = "torch" in sys.modules or "onnxruntime" in sys.modules
+        if argv is None and (runtime or (at is not None and args[at] in _QUICK_EXIT)):
             _leave_now(code)
         return code
     from .app import main as app_main
 
     return app_main(args)
+
+
+# Commands that end without the interpreter's clean-up even without a model runtime: its
+# 0.04 s is an eighth of a search command.
+_QUICK_EXIT = frozenset({"index", "search", "similar"})
 
 
 def _leave_now(code: int) -> None:

@@ -6,6 +6,7 @@ import shutil
 from collections import Counter
 
 from photoclip.calibration import NEUTRAL_CAPTIONS
+from photoclip.store import Store
 from tools.shapes import read_manifest
 
 from .helpers import photoclip, photoclip_json
@@ -118,7 +119,7 @@ def test_moved_folder_is_relinked_without_re_embedding(tmp_path, small_shapes_di
 
 
 def test_a_command_that_loaded_the_model_ends_at_once_with_its_work_whole(
-    tmp_path, small_shapes_dir
+    tmp_path, small_shapes_dir, tiny_embedder
 ):
     """Commands that imported torch skip the interpreter's second-long clean-up
     (photoclip.__main__._leave_now): what they printed arrives whole, the library is closed
@@ -136,3 +137,15 @@ def test_a_command_that_loaded_the_model_ends_at_once_with_its_work_whole(
     assert len(similar["results"]) == 3
     failed = photoclip(lib, "similar", str(tmp_path / "no-such.jpg"), check=False)
     assert failed.returncode != 0 and failed.stderr.strip()
+    # A search and a rescan end the same way (photoclip.__main__._QUICK_EXIT): a search's
+    # whole output, the phrase it remembered stored, the library closed cleanly.
+    found = photoclip_json(lib, "search", "a red circle", "--limit", "40")
+    assert len(found["results"]) == 40
+    assert "0 indexed" in photoclip(lib, "index").stdout
+    assert not (lib / "library.db-wal").exists()
+    store = Store(lib / "library.db")
+    try:
+        model_id = store.model_id(tiny_embedder.identity)
+        assert list(store.text_vectors(model_id, ["a red circle"])) == ["a red circle"]
+    finally:
+        store.close()
