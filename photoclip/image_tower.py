@@ -406,7 +406,8 @@ def _export_form(visual: Any, centre: CentreTransform) -> Iterator[Any]:
                     got = pixels(u8)
                     same = got.shape == want.shape and torch.allclose(
                         got, want, rtol=1e-4, atol=1e-4 * float(want.abs().max()))  # fmt: skip
-                except NotImplementedError:
+                except Exception as exc:  # a tower built otherwise than the rewrite expects
+                    log.info("Export without a rewrite that doesn't fit: %s", exc)
                     same = False
                 if same:
                     undo = old + undo

@@ -218,3 +218,28 @@ def test_the_export_form_computes_only_what_the_vector_needs(pool):
         assert list(blocks) == originals and visual.conv1 is stem
         assert all(type(b.attn).__name__ == "MultiheadAttention" for b in blocks)
         assert torch.equal(visual(torch.stack([transform(p) for p in photos])), want)
+
+
+def test_a_rewrite_that_doesnt_fit_the_tower_is_left_out(monkeypatch):
+    """A tower built otherwise than a rewrite expects (here: a patch embedding that fails)
+    is exported without that rewrite, with the others, and gives open_clip's vectors."""
+    import torch
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(image_tower, "_patches", lambda *a: Broken())
+    model = _tiny_vit()
+    visual = model.visual
+    mean, std = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+    centre = CentreTransform(64, mean, std)
+    transform = open_clip.image_transform(64, is_train=False, mean=mean, std=std)
+    photos = [Image.fromarray(a) for a in (data.astronaut(), data.chelsea())]
+    with torch.no_grad():
+        want = visual(torch.stack([transform(p) for p in photos]))
+        with image_tower._export_form(visual, centre) as exported:
+            got = exported(torch.from_numpy(np.stack([centre.pixels(p) for p in photos])))
+            assert type(visual.conv1).__name__ == "Conv2d"  # left as it was
+            assert type(visual.transformer.resblocks[-1]).__name__ == "ClsOnly"
+    assert torch.allclose(got, want, atol=1e-4)
