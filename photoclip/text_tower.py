@@ -9,6 +9,7 @@ to it need computing: a 6-word phrase costs ~10 tokens, not 77."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gzip
 import html
@@ -208,8 +209,9 @@ def _tokenizer(folder: Path, bpe: str, context_length: int) -> Tokenizer:
     try:
         tmp.write_text(json.dumps({"source": source, **tokenizer.tables()}), encoding="utf-8")
         os.replace(tmp, kept)
-    except OSError:  # a read-only cache: made from the file each time
-        tmp.unlink(missing_ok=True)
+    except OSError:  # a read-only or full cache: made from the file each time
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return tokenizer
 
 
