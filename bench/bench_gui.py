@@ -173,8 +173,11 @@ def first_results(
         linger_ms=round(linger_s * 1000), typed_after_ms=round(typed_after_s * 1000),
     )  # fmt: skip
     spawned = time.time()
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300 + linger_s + typed_after_s)  # fmt: skip
+    # The app's single-instance socket goes in ``tmp`` (the app is ended with os._exit, which
+    # leaves it behind), not in the system's temporary folder.
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**env, "TMPDIR": tmp},
+                          capture_output=True, text=True,
+                          timeout=300 + linger_s + typed_after_s)  # fmt: skip
     got = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith("RESULTS")]
     if not got:
         print(proc.stderr[-2000:])
