@@ -137,6 +137,7 @@ class LibraryController(QObject):
             self._removed.pop(folder, None)
         window = self.window
         self.adding += 1
+        window.update_stack()  # an empty library says "Adding your folder…" at once
 
         def failed(message: str) -> None:
             self.adding -= 1
