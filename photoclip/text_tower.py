@@ -84,7 +84,7 @@ class Tokenizer:
         self, bpe_path: str, context_length: int, tables: tuple[dict, dict] | None = None
     ) -> None:
         """From open_clip's vocabulary file, or from ``tables`` (:meth:`tables`, as
-        :func:`tokenizer_for` keeps them): token ids, and merge ranks keyed "left right"."""
+        :func:`_tokenizer` keeps them): token ids, and merge ranks keyed "left right"."""
         if tables is None:
             with gzip.open(bpe_path, "rt", encoding="utf-8") as f:
                 merges = f.read().split("\n")[1 : 49152 - 256 - 2 + 1]
