@@ -24,9 +24,9 @@ import json
 import logging
 import os
 import shutil
-import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -39,9 +39,10 @@ from .models import ModelIdentity, ModelSpec
 log = logging.getLogger(__name__)
 
 # v2: the patch embedding stays fp32 and attention is exported as three projections; v3: the
-# last block computes only the class token; v4: uint8 pixels in, the patch embedding int8
-# (README "Performance"). An export of another format is replaced, not reused.
-FORMAT = 4
+# last block computes only the class token; v4: uint8 pixels in, the patch embedding int8;
+# v5: the blocks sequence first (README "Performance"). An export of another format is
+# replaced, not reused.
+FORMAT = 5
 PRECISION = "onnx-int8"
 MAX_PIXEL_ERROR = 1e-4  # numpy's input against open_clip's transform (the same arithmetic)
 
@@ -174,9 +175,12 @@ class _SplitAttention:
     """``nn.MultiheadAttention``'s arithmetic written as open three projections (q, k, v)
     with plain reshapes, for the export only. Traced, PyTorch's own module becomes a tangle
     of 5-D transposes, gathers and shape arithmetic around one packed projection that cost
-    onnxruntime about a fifth of the tower's time (README "Performance"); this form has half
-    the transposes, and each projection is quantised as its own matrix product. The query
-    may be fewer tokens than the keys (``_ClsOnlyBlock``)."""
+    onnxruntime about a fifth of the tower's time (README "Performance"); here each
+    projection is quantised as its own matrix product, the queries' scale is folded into
+    theirs, and sequence first (``sequence_first``) the heads need one transpose, of their
+    output: onnxruntime folds the others into its matrix products, where batch first they
+    took 6 % of the tower's time. The query may be fewer tokens than the keys
+    (``_ClsOnlyBlock``)."""
 
     @staticmethod
     def applies(module: Any) -> bool:
@@ -211,23 +215,37 @@ class _SplitAttention:
                     lin.weight.data = mha.in_proj_weight.data[i * e : (i + 1) * e].clone()
                     if bias is not None:
                         lin.bias.data = bias.data[i * e : (i + 1) * e].clone()
+                # the queries' scale, folded into their projection
+                self.q.weight.data *= self.scale
+                if bias is not None:
+                    self.q.bias.data *= self.scale
                 self.out = mha.out_proj
 
             def forward(self, query: Any, key: Any, value: Any, need_weights: bool = False,
                         attn_mask: Any = None) -> tuple[Any, None]:  # fmt: skip
                 if attn_mask is not None or value is not key:
                     raise NotImplementedError("only unmasked attention to one sequence")
-                xq = query if self.batch_first else query.transpose(0, 1)  # N, L, E
-                xk = key if self.batch_first else key.transpose(0, 1)
+                if not self.batch_first:
+                    return self.sequence_first(query, key), None
+                xq, xk = query, key  # N, L, E
                 n, length, e = xq.shape
 
                 def heads(t: Any) -> Any:  # N, H, L, D
                     return t.reshape(n, t.shape[1], self.heads, -1).permute(0, 2, 1, 3)
 
                 q, k, v = heads(self.q(xq)), heads(self.k(xk)), heads(self.v(xk))
-                a = torch.softmax(torch.matmul(q * self.scale, k.transpose(-1, -2)), dim=-1)
+                a = torch.softmax(torch.matmul(q, k.transpose(-1, -2)), dim=-1)
                 out = self.out(torch.matmul(a, v).permute(0, 2, 1, 3).reshape(n, length, e))
-                return (out if self.batch_first else out.transpose(0, 1)), None
+                return out, None
+
+            def sequence_first(self, query: Any, key: Any) -> Any:  # (L, N, E) in and out
+                lq, n, e = query.shape
+                length, nh = key.shape[0], n * self.heads
+                q = self.q(query).reshape(lq, nh, -1).transpose(0, 1)  # NH, Lq, D
+                k = self.k(key).reshape(length, nh, -1).permute(1, 2, 0)  # NH, D, L
+                v = self.v(key).reshape(length, nh, -1).transpose(0, 1)  # NH, L, D
+                a = torch.softmax(torch.matmul(q, k), dim=-1)
+                return self.out(torch.matmul(a, v).transpose(0, 1).reshape(lq, n, e))
 
         return Split().eval()
 
@@ -250,7 +268,7 @@ class _ClsOnlyBlock:
         return all(hasattr(last, a) for a in parts) and not hasattr(last, "ln_1_kv")
 
     @staticmethod
-    def make(block: Any, batch_first: bool) -> Any:
+    def make(block: Any, transformer: Any) -> Any:
         import torch
 
         class ClsOnly(torch.nn.Module):
@@ -263,6 +281,8 @@ class _ClsOnlyBlock:
                 if attn_mask is not None or k_x is not None or v_x is not None:
                     raise NotImplementedError("only the plain self-attention block")
                 b = self.block
+                # (the layout it is traced in: _export_rewrites may make it sequence first)
+                batch_first = getattr(transformer, "batch_first", True)
                 cls = x[:, :1] if batch_first else x[:1]
                 h = b.ln_1(x)
                 q = h[:, :1] if batch_first else h[:1]
@@ -368,10 +388,17 @@ def _export_rewrites(
              for parent in visual.modules() for name, child in parent.named_children()
              if _SplitAttention.applies(child)]  # fmt: skip
     rewrites = [split] if split else []
+    transformer = getattr(visual, "transformer", None)
+    if split and getattr(transformer, "batch_first", False):
+        # The blocks run sequence first (L, N, E), as open_clip's transformer can: then each
+        # head's queries, keys and values are plain reshapes of a projection, and the
+        # transposes left are ones onnxruntime folds into its matrix products
+        # (_SplitAttention's sequence_first).
+        first = [(transformer, "batch_first", False)]
+        rewrites.append(first + [(split_, "batch_first", False) for _, _, split_ in split])
     if _ClsOnlyBlock.applies(visual):
         blocks = visual.transformer.resblocks
-        first = getattr(visual.transformer, "batch_first", True)
-        last = _ClsOnlyBlock.make(blocks[-1], first)
+        last = _ClsOnlyBlock.make(blocks[-1], visual.transformer)
         rewrites.append([(blocks, str(len(blocks) - 1), last)])
     patches = _patches(visual, mean, std)
     if patches is not None:
@@ -459,9 +486,10 @@ def _write_int8(visual: Any, centre: CentreTransform, folder: Path) -> None:
 
 
 class ImageTower:
-    """An exported int8 image tower: ``encode(batch)`` gives unit vectors."""
+    """An exported int8 image tower: ``encode(batch, threads)`` gives unit vectors. Safe to
+    call from several threads at once: each call runs on its own threads."""
 
-    def __init__(self, folder: Path, threads: int) -> None:
+    def __init__(self, folder: Path) -> None:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
             raise ValueError("an export of another format")
@@ -472,44 +500,47 @@ class ImageTower:
         self.centre = CentreTransform(int(meta["size"]), meta["mean"], meta["std"])
         # Opened now: a damaged graph is refused here (torch runs the photos), not met by
         # the first batch of photos.
-        self._open(threads)
-
-    def _open(self, threads: int) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        # Each run on the one thread that asks for it. Several threads run batches side by
+        # side instead (``encode``, and the indexer's decode pool): no thread waits at each
+        # operator for the others, or spins waiting while photos are being decoded.
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        # Between batches its threads sleep rather than spin: the photos' decoding needs them.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(self.path), options, providers=["CPUExecutionProvider"]
         )
         self._input = self._session.get_inputs()[0].name
-        self._threads = threads
 
     def encode(self, batch: np.ndarray, threads: int) -> np.ndarray:
         """Unit vectors of a batch of uint8 pixels (NHWC, ``CentreTransform.pixels``) or of
-        open_clip's normalised input (NCHW float, from torch's transform), on ``threads``
-        CPU threads (a change of count reopens the graph: onnxruntime fixes it per
-        session)."""
-        if threads != self._threads:
-            self._open(threads)
+        open_clip's normalised input (NCHW float, from torch's transform), on up to
+        ``threads`` CPU threads: the batch split between them, one run of the graph each."""
         if batch.dtype != np.uint8:
             batch = self.centre.to_pixels(batch)
-        out = self._session.run(None, {self._input: np.ascontiguousarray(batch)})
-        return unit_rows(np.asarray(out[0], np.float32))
+        parts = np.array_split(batch, max(1, min(threads, len(batch))))
+        if len(parts) == 1:
+            return unit_rows(self._run(batch))
+        with ThreadPoolExecutor(len(parts) - 1, thread_name_prefix="image-tower") as pool:
+            rest = [pool.submit(self._run, part) for part in parts[1:]]
+            first = self._run(parts[0])
+            return unit_rows(np.concatenate([first, *(f.result() for f in rest)]))
+
+    def _run(self, pixels: np.ndarray) -> np.ndarray:
+        out = self._session.run(None, {self._input: np.ascontiguousarray(pixels)})
+        return np.asarray(out[0], np.float32)
 
 
-def load(weights_sha256: str, threads: int | None = None) -> ImageTower | None:
-    """The exported tower of these weights opened on ``threads`` (None: all), or None (not
-    exported, unreadable, or onnxruntime missing or unable to run it)."""
+def load(weights_sha256: str) -> ImageTower | None:
+    """The exported tower of these weights, or None (not exported, unreadable, or
+    onnxruntime missing or unable to run it)."""
     folder = export_dir(weights_sha256)
     if not (folder / "meta.json").is_file() or find_spec("onnxruntime") is None:
         return None
     try:
-        return ImageTower(folder, threads or default_threads())
+        return ImageTower(folder)
     except Exception as exc:  # onnxruntime's own errors included (a truncated graph)
         log.info("The exported image tower at %s is unusable: %s", folder, exc)
         return None
@@ -544,15 +575,17 @@ class OnnxEmbedder(PhotosAndPhrases):
         self.image_size = tower.centre.size
         cfg = {"size": tower.centre.size, "mean": tower.meta["mean"], "std": tower.meta["std"]}
         self.preprocess = ViewTransform(identity.preprocess, cfg, tower.centre)
-        self._lock = threading.Lock()
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def load(self) -> OnnxEmbedder:
         return self
 
-    def encode_tensors(self, batch: Any) -> np.ndarray:
-        with self._lock:
-            return self.tower.encode(np.asarray(batch), model_threads(self.threads))
+    @property
+    def parallel_batches(self) -> int:
+        return model_threads(self.threads)
+
+    def encode_tensors(self, batch: Any, threads: int | None = None) -> np.ndarray:
+        return self.tower.encode(np.asarray(batch), threads or model_threads(self.threads))
 
     def with_preprocess(self, method: str) -> OnnxEmbedder:
         if method == self.identity.preprocess:
@@ -561,7 +594,6 @@ class OnnxEmbedder(PhotosAndPhrases):
             self.spec, self.identity.with_preprocess(method), self.tower, self.text,
             self.threads, self.precision_choice,
         )  # fmt: skip
-        twin._lock = self._lock
         return twin
 
     def _embed_texts(self, texts: list[str]) -> np.ndarray:
@@ -590,7 +622,7 @@ def embedder_for(
     else:
         choice = precision.PrecisionChoice(PRECISION, "your choice")
     threads = threads or default_threads()
-    tower = load(sha, model_threads(threads))
+    tower = load(sha)
     text = text_tower.load(sha) if tower is not None else None
     if tower is None or text is None or tower.centre.size != image_size:
         return None

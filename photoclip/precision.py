@@ -47,9 +47,9 @@ _TIE = 0.02  # fp32 scores closer than this don't tell two neighbours apart (see
 _PHRASES = ("a dog on a beach", "a red car in the snow", "two people at a birthday party",
             "a bowl of fruit on a table")  # fmt: skip
 CACHE_NAME = "precision.json"
-# What the probe offers changed (v2: onnx-int8; v3: its new export, image_tower.FORMAT 4):
-# measure again.
-PROBE_VERSION = 3
+# What the probe offers changed (v2: onnx-int8; v3: its new export, image_tower.FORMAT 4;
+# v4: FORMAT 5, its batches split between the threads): measure again.
+PROBE_VERSION = 4
 
 
 @dataclass

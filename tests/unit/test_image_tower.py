@@ -69,10 +69,17 @@ def test_the_int8_export_agrees_with_fp32_torch(tiny_embedder, small_shapes_dir,
     assert ours.shape == reference.shape and np.allclose(np.linalg.norm(ours, axis=1), 1)
     assert float(cosines.mean()) >= precision.MIN_COSINE, cosines.mean()
     assert precision.same_neighbours(reference, ours)
-    # Another thread count reopens the graph. (Activations are quantised per batch, so
-    # another batch gives a photo nearly, not exactly, the same vector.)
-    again = tower.encode(np.stack([tower.centre(p) for p in photos[:4]]), threads=1)
-    assert float(np.min(np.sum(again * ours[:4], axis=1))) >= precision.MIN_COSINE
+    # On more threads, the batch is split between them, each part one run of the graph:
+    # every photo keeps its place. (Activations are quantised per run, so another split
+    # gives a photo nearly, not exactly, the same vector.)
+    seven = np.stack([tower.centre(p) for p in photos[:7]])
+    alone = tower.encode(seven, threads=1)
+    split = tower.encode(seven, threads=3)
+    assert split.shape == alone.shape == (7, reference.shape[1])
+    assert float(np.min(np.sum(split * alone, axis=1))) >= precision.MIN_COSINE
+    assert np.array_equal(np.argmax(split @ alone.T, axis=1), np.arange(7))
+    one = seven[:1]  # one photo, on any number of threads: one run
+    assert np.array_equal(tower.encode(one, threads=4), tower.encode(one, threads=1))
 
     # A damaged graph (a disk that filled while it was written) is refused when it loads,
     # not met by the first batch of photos: torch runs them instead.
@@ -170,6 +177,17 @@ def test_the_export_leaves_the_model_as_it_was_and_replaces_old_formats(tmp_path
     assert "Conv" not in ops and "ConvInteger" not in ops
     assert ops.count("MatMulInteger") == 1 + 2 * 6 + 1, ops
     assert graph.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    # Sequence first, in the graph onnxruntime runs, each block's attention keeps one
+    # transpose (of its heads' output): the others are folded into its matrix products.
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    ort.InferenceSession(str(image_tower.export_dir(sha) / "model.onnx"), options,
+                         providers=["CPUExecutionProvider"])  # fmt: skip
+    optimised = onnx.load(options.optimized_model_filepath).graph.node
+    attention = [n for n in optimised if n.op_type == "Transpose" and "/attn/" in n.name]
+    assert len(attention) == 2, [n.name for n in attention]
     photos = [Image.fromarray(a) for a in (data.astronaut(), data.chelsea(), data.coffee())]
     with torch.no_grad():
         want = model.encode_image(torch.stack([transform(p) for p in photos]), normalize=True)
@@ -210,8 +228,10 @@ def test_the_export_form_computes_only_what_the_vector_needs(pool):
             got = exported(pixels)
             attention = [type(b.attn).__name__ for b in originals]
             patches = type(visual.conv1).__name__
+            sequence_first = not visual.transformer.batch_first
         assert torch.allclose(got, want, atol=1e-4)
-        assert attention == ["Split", "Split"] and patches == "Patches"
+        assert attention == ["Split", "Split"] and patches == "Patches" and sequence_first
+        assert visual.transformer.batch_first
         # avg pooling needs every token's output: the last block stays whole.
         assert kinds == (["ResidualAttentionBlock", "ClsOnly"] if pool == "tok" else
                          ["ResidualAttentionBlock"] * 2)  # fmt: skip
