@@ -266,7 +266,16 @@ class PhotosAndPhrases:
         """Already loaded (the same call as DeferredEmbedder's)."""
         return self
 
-    def encode_tensors(self, batch: Any) -> np.ndarray:
+    @property
+    def parallel_batches(self) -> int:
+        """How many batches this model runs best side by side, each on one of its threads
+        (``encode_photos(..., threads=1)`` from as many threads); 1: one batch at a time, on
+        all its threads."""
+        return 1
+
+    def encode_tensors(self, batch: Any, threads: int | None = None) -> np.ndarray:
+        """Unit vectors of a batch of the model's input; ``threads`` (where
+        ``parallel_batches`` > 1) caps the CPU threads this call runs on."""
         raise NotImplementedError
 
     def _embed_texts(self, texts: list[str]) -> np.ndarray:
@@ -284,15 +293,16 @@ class PhotosAndPhrases:
         return extras(image) if extras is not None else None
 
     def encode_photos(
-        self, tensors: Sequence[Any], extras: Sequence[Any | None]
+        self, tensors: Sequence[Any], extras: Sequence[Any | None], threads: int | None = None
     ) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Per photo, from ``preprocess`` and ``extra_views`` outputs: its vector and its extra
-        views' vectors (None when it has none), in one pass of the model."""
+        views' vectors (None when it has none), in one pass of the model (``threads``: as
+        ``encode_tensors``)."""
         batch, counts = flatten_views(tensors)
         more = [e for e in extras if e is not None]
         if more:
             batch, _ = flatten_views([batch, *more])  # (all VCHW: concatenated)
-        rows = self.encode_tensors(batch)
+        rows = self.encode_tensors(batch, threads)
         return split_views(rows, counts, [0 if e is None else int(e.shape[0]) for e in extras])
 
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
@@ -357,13 +367,16 @@ class Embedder(PhotosAndPhrases):
 
         return autocast_for(self.precision, self.device)
 
-    def encode_tensors(self, batch: Any) -> np.ndarray:
+    @property
+    def parallel_batches(self) -> int:
+        return 1 if self.tower is None else model_threads(self.threads)
+
+    def encode_tensors(self, batch: Any, threads: int | None = None) -> np.ndarray:
         """Embed a stacked NCHW batch of preprocessed images. Rows are unit vectors."""
         import torch
 
         if self.tower is not None:
-            with self._lock:
-                return self.tower.encode(batch.numpy(), model_threads(self.threads))
+            return self.tower.encode(batch.numpy(), threads or model_threads(self.threads))
         with self._lock, torch.inference_mode(), self._autocast():
             x = batch.to(self.device)
             if self.precision == "fp16" and self.device != "cpu":
@@ -467,8 +480,12 @@ class DeferredEmbedder:
     def preprocess(self, image: Any) -> Any:
         return self.load().preprocess(image)
 
-    def encode_tensors(self, batch: Any) -> np.ndarray:
-        return self.load().encode_tensors(batch)
+    @property
+    def parallel_batches(self) -> int:
+        return int(self.load().parallel_batches)
+
+    def encode_tensors(self, batch: Any, threads: int | None = None) -> np.ndarray:
+        return self.load().encode_tensors(batch, threads)
 
     def encode_views(self, tensors: Sequence[Any]) -> np.ndarray:
         return self.load().encode_views(tensors)
@@ -477,9 +494,9 @@ class DeferredEmbedder:
         return self.load().extra_views(image)
 
     def encode_photos(
-        self, tensors: Sequence[Any], extras: Sequence[Any | None]
+        self, tensors: Sequence[Any], extras: Sequence[Any | None], threads: int | None = None
     ) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        return self.load().encode_photos(tensors, extras)
+        return self.load().encode_photos(tensors, extras, threads)
 
     def with_preprocess(self, method: str) -> DeferredEmbedder:
         if method == self.identity.preprocess:

@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .embedder import AnyEmbedder
+from .embedder import AnyEmbedder, default_threads, model_threads
 from .errors import ModelUnavailableError
 from .imaging import DecodedPhoto, FileReadError, PhotoError, decode_photo, file_time
 from .preprocess import CENTRE, EXTRA_VIEWS, needs_extra_views
@@ -80,6 +80,7 @@ class _Prepared:
     transient: bool = False  # the error may pass: write nothing but a note, retry next scan
 
 
+_Embedded = tuple[_Prepared, Any]  # a photo and its vectors (None: the model failed on it)
 ProgressCallback = Callable[[Progress], None]
 BatchCallback = Callable[[list[int]], None]
 
@@ -338,17 +339,39 @@ class Indexer:
             return
         meter = _RateMeter()
         meter.add(0)
-        lookahead = max(self.batch_size * 2, self.decode_workers * 2)
+        # As many threads as the model may use: where it runs batches side by side, the pool
+        # runs them too, each on one of its threads between decoding photos.
+        threads = model_threads(self.embedder.threads or default_threads())
+        workers = max(self.decode_workers, threads)
+        lookahead = max(self.batch_size * 2, workers * 2)
         pending: deque[Future[_Prepared]] = deque()
+        embedding: deque[tuple[list[_Prepared], Future[list[_Embedded]]]] = deque()
         queue = iter(jobs)
         batch: list[_Prepared] = []
+        side_by_side = 1  # batches embedded at once in the pool (1: here, on all threads)
+        size = self.batch_size
         self._model_ready.clear()
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+
+        def write(done: list[_Prepared], embedded: list[_Embedded]) -> None:
+            self._write_batch(done, embedded, model_id, report, on_batch)
+            progress.done = report.indexed + report.failed + report.deferred
+            progress.indexed = report.indexed
+            progress.failed = report.failed + report.deferred
+            progress.current = done[-1].job.entry.path
+            progress.rate = meter.add(progress.done)
+            left = total - progress.done
+            progress.eta_s = left / progress.rate if progress.rate > 0 else None
+            notify(progress)
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
             try:
-                while True:
+                while not stop.is_set():
                     while len(pending) < lookahead:
                         job = next(queue, None)
                         if job is None:
+                            # The last photos in smaller batches, side by side: the last
+                            # one alone leaves the other threads idle for less time.
+                            size = -(-self.batch_size // side_by_side)
                             break
                         pending.append(pool.submit(self._prepare, job))
                     if not self._model_ready.is_set():
@@ -356,6 +379,7 @@ class Indexer:
                         # photos (their model input is made below, once it has loaded).
                         self.embedder.load()
                         self._model_ready.set()
+                        side_by_side = max(1, min(self.embedder.parallel_batches, workers))
                     if not pending:
                         break
                     prepared = pending.popleft().result()
@@ -363,53 +387,62 @@ class Indexer:
                         self._model_input(prepared)  # decoded before the model was there
                     batch.append(prepared)
                     ok = sum(1 for p in batch if p.error is None)
-                    if ok < self.batch_size and pending:
+                    if ok < size and pending:
                         continue
-                    self._write_batch(batch, model_id, report, on_batch)
-                    progress.done = report.indexed + report.failed + report.deferred
-                    progress.indexed = report.indexed
-                    progress.failed = report.failed + report.deferred
-                    progress.current = batch[-1].job.entry.path
-                    progress.rate = meter.add(progress.done)
-                    left = total - progress.done
-                    progress.eta_s = left / progress.rate if progress.rate > 0 else None
-                    notify(progress)
+                    if side_by_side > 1:
+                        embedding.append((batch, pool.submit(self._embed, batch, 1)))
+                        while embedding and (
+                            len(embedding) >= side_by_side or embedding[0][1].done()
+                        ):
+                            done, running = embedding.popleft()
+                            write(done, running.result())
+                    else:
+                        write(batch, self._embed(batch))
                     batch = []
                     while pause is not None and pause.is_set() and not stop.is_set():
                         stop.wait(0.1)  # paused: idle until resumed or stopped
-                    if stop.is_set():
-                        break
+                # The batches still being embedded (on a stop, those begun) are kept.
+                while embedding:
+                    done, running = embedding.popleft()
+                    if not (stop.is_set() and running.cancel()):
+                        write(done, running.result())
             finally:
                 for fut in pending:
                     fut.cancel()
+                for _, running in embedding:
+                    running.cancel()
 
-    def _embed(self, good: list[_Prepared]) -> list[Any]:
-        """Per photo of ``good``, its vector and its extra views' (or None); a photo the model
-        chokes on gets None (and an error) instead of taking the batch down with it."""
+    def _embed(self, batch: list[_Prepared], threads: int | None = None) -> list[_Embedded]:
+        """Each photo of ``batch`` still good, with its vector and its extra views' (or None,
+        and an error on the photo, when the model chokes on it: it doesn't take the batch
+        down with it). ``threads``: as ``encode_photos``."""
+        good = [p for p in batch if p.error is None and p.photo is not None]
         if not good:
             return []
         try:
             # A photo's tensor is one view or several (photoclip.preprocess): one vector each.
-            return self.embedder.encode_photos([p.tensor for p in good], [p.extras for p in good])
+            vectors = self.embedder.encode_photos(
+                [p.tensor for p in good], [p.extras for p in good], threads
+            )
+            return list(zip(good, vectors, strict=True))
         except Exception:
             if len(good) == 1:
                 log.exception("The model failed on %s", good[0].job.entry.path)
                 good[0].error, good[0].transient = _unexpected(sys.exc_info()[1]), True
-                return [None]
-        return [v for p in good for v in self._embed([p])]
+                return [(good[0], None)]
+        return [pair for p in good for pair in self._embed([p], threads)]
 
     def _write_batch(
         self,
         batch: list[_Prepared],
+        embedded_photos: list[_Embedded],
         model_id: int,
         report: IndexReport,
         on_batch: BatchCallback | None,
     ) -> None:
-        good = [p for p in batch if p.error is None and p.photo is not None]
-        vectors = self._embed(good)
         rows: list[tuple[_Prepared, dict[str, Any], Any, Any]] = []
         now = time.time()
-        for p, embedded in zip(good, vectors, strict=True):
+        for p, embedded in embedded_photos:
             if embedded is None:
                 continue
             vector, views = embedded

@@ -84,3 +84,55 @@ def test_a_device_or_precision_that_cant_run_is_said_plainly(tmp_path, small_sha
 
     if not torch.cuda.is_available():  # (before: "The weights ... don't fit the model")
         assert "There is no CUDA GPU" in refused("--device", "cuda")
+
+
+def test_batches_embedded_side_by_side_keep_each_photo_its_own_vector(
+    tmp_path, small_shapes_dir, tiny_embedder, monkeypatch
+):
+    """onnx-int8 runs a batch on one thread and several batches at once, in the indexer's
+    pool between its decoding (Indexer._process): every photo still gets its own vector,
+    one that can't be read is recorded, and a stop keeps the batches begun."""
+    import threading
+
+    from photoclip.embedder import load_embedder
+    from photoclip.indexer import Indexer
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    loaded = load_embedder("tiny-shapes", device="cpu", precision="onnx-int8", threads=3)
+    assert loaded.parallel_batches == 3
+    (small_shapes_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"not a photo" * 50)
+    paths = sorted(str(p) for p in small_shapes_dir.rglob("*.jpg") if p.name != "broken.jpg")
+
+    stopped = Store(tmp_path / "stopped" / "library.db")
+    try:
+        stop = threading.Event()
+        batches: list[list[int]] = []
+
+        def first_batch_only(ids: list[int]) -> None:
+            batches.append(ids)
+            stop.set()
+
+        report = Indexer(stopped, loaded, batch_size=3).run(
+            [str(small_shapes_dir)], add=True, on_batch=first_batch_only, stop=stop
+        )
+        assert report.cancelled
+        # The batches already running when it stopped were written, nothing more.
+        assert 3 <= report.indexed == sum(map(len, batches)) <= 3 * 3
+        assert stopped.counts()["vectors"] == report.indexed
+    finally:
+        stopped.close()
+
+    store = Store(tmp_path / "lib" / "library.db")
+    try:
+        report = Indexer(store, loaded, batch_size=3).run([str(small_shapes_dir)], add=True)
+        assert (report.indexed, report.failed) == (40, 1)
+        model_id = store.model_id(loaded.identity)
+        ours = np.stack([store.vector_for_photo(store.photo_id_for_path(p), model_id)
+                         for p in paths])  # fmt: skip
+        fp32 = tiny_embedder.encode_images([Image.open(p).convert("RGB") for p in paths])
+        cosines = np.sum(ours * fp32, axis=1)
+        assert float(cosines.min()) >= 0.99 and float(cosines.mean()) >= precision.MIN_COSINE
+        # Each photo is nearest its own fp32 vector: none was written under another's name.
+        assert np.array_equal(np.argmax(ours @ fp32.T, axis=1), np.arange(len(paths)))
+    finally:
+        store.close()
