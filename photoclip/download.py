@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import http.client
 import os
 import re
 import shutil
-import socket
-import ssl
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ModelUnavailableError
+
+if TYPE_CHECKING:  # the network's modules are imported by what downloads (10 ms a process)
+    import http.client
+    import ssl
+    import urllib.request
 
 # progress(bytes_done, bytes_total) while a file downloads; total is 0 when unknown.
 DownloadProgress = Callable[[int, int], None]
@@ -187,12 +188,9 @@ def download(
 # -- the requests ----------------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # hand the 3xx answer back: its headers describe the file
-
-
 def _ssl_context() -> ssl.SSLContext:
+    import ssl
+
     try:
         import certifi  # bundled apps may lack the system's certificates
 
@@ -204,6 +202,8 @@ def _ssl_context() -> ssl.SSLContext:
 def _request(
     url: str, method: str, headers: dict[str, str] | None = None
 ) -> urllib.request.Request:
+    import urllib.request
+
     # Only what the file needs: no token, no cookies, no telemetry.
     base = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     return urllib.request.Request(url, method=method, headers={**base, **(headers or {})})
@@ -212,11 +212,20 @@ def _request(
 def _open(
     request: urllib.request.Request, timeout: float, *, follow: bool
 ) -> http.client.HTTPResponse:
+    import http.client
+    import socket
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None  # hand the 3xx answer back: its headers describe the file
+
     handlers: list[urllib.request.BaseHandler] = [
         urllib.request.HTTPSHandler(context=_ssl_context())
     ]
     if not follow:
-        handlers.append(_NoRedirect())
+        handlers.append(NoRedirect())
     opener = urllib.request.build_opener(*handlers)
     try:
         return opener.open(request, timeout=timeout)
@@ -232,6 +241,9 @@ def _open(
 
 
 def _reason(exc: object) -> str:
+    import http.client
+    import socket
+
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return "the server stopped answering"
     if isinstance(exc, ConnectionRefusedError):
@@ -426,6 +438,8 @@ def _get(
     attempt: _Attempts,
 ) -> int:
     """One GET, continuing the unfinished file. Returns its length when the answer ended."""
+    import http.client
+
     have = partial.stat().st_size if partial.exists() else 0
     total = remote.size or 0
     if remote.size is not None and have > remote.size:

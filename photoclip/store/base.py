@@ -12,11 +12,13 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from ..errors import DamagedLibraryError, LibraryBusyError, NetworkLibraryError, StoreError
 from . import schema
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # How long a statement waits for another writer before the library counts as busy.
 BUSY_TIMEOUT_MS = 30_000
@@ -118,6 +120,8 @@ class StoreBase:
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
+            import sqlite_utils  # (40 ms to import: only what needs it pays)
+
             db = sqlite_utils.Database(self.conn)
             self._local.db = db
         return db

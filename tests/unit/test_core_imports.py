@@ -83,3 +83,7 @@ def test_importing_the_core_and_searching_a_library_leaves_torch_unloaded(tmp_pa
     )
     assert "photoclip" in loaded
     assert not loaded & {"torch", "torchvision", "open_clip", "timm"}
+    # sqlite_utils takes 40 ms to import: only a table count (status) needs it; the
+    # network's modules, 10 ms: only a download does.
+    assert "sqlite_utils" not in loaded
+    assert not loaded & {"http", "ssl", "socket", "email"}
