@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PILLOW_SDIST := .cache/pillow-sdist
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv venv-test lint format typecheck pytest test-data bench bench-rclip screenshots clean
+.PHONY: help run test venv venv-test lint format typecheck pytest test-data bench bench-rclip bench-scale screenshots clean
 .PHONY: system-deps qt-deps install-desktop uninstall-desktop icons bundle bundle-smoke appimage
 
 help: ## List the targets
@@ -49,13 +49,18 @@ $(PILLOW_SDIST)/.done:
 	cd $(PILLOW_SDIST) && tar xzf pillow-*.tar.gz --wildcards '*/Tests/images/*' && mv pillow-*/Tests/images images && rm -rf pillow-*/
 	touch $@
 
-bench: venv-test ## photoclip beside rclip, indexing, search, model and GUI benchmarks (prints figures; not a test)
+bench: venv-test ## photoclip beside rclip, the app's first results, indexing, model, GUI and 1M-photo benchmarks (prints figures; not a test; about an hour, 15 GB of disk the first time)
 	$(BIN)/python -m bench.bench_rclip
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.bench_gui --first-results --launch-runs 5
 	$(BIN)/python -m bench.bench_index --skip-cli
 	$(BIN)/python -m bench.bench_models
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.bench_gui
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.bench_timeline
 	$(BIN)/python -m bench.bench_duplicates --speed
+	$(BIN)/python -m bench.bench_scale
+
+bench-scale: venv-test ## a million photos: the app's launch, ranking, memory and recall; a 100,000-file rescan
+	$(BIN)/python -m bench.bench_scale
 
 bench-rclip: venv-test ## photoclip and rclip 4.0.8 alternated on one generated library, ratios
 	$(BIN)/python -m bench.bench_rclip
