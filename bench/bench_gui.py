@@ -18,6 +18,7 @@ import argparse
 import io
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -479,6 +480,7 @@ def bench_app(
         )
     finally:
         app.close(window)
+        shutil.rmtree(tmp, ignore_errors=True)  # the settings file
 
 
 def _screen_filled(window: Any) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -181,6 +182,7 @@ def bench(photos: int, frames: int, repeats: int) -> None:
             )
     finally:
         app.close(window)
+        shutil.rmtree(tmp, ignore_errors=True)  # the settings file
 
 
 def main() -> None:
