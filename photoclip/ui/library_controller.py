@@ -62,6 +62,11 @@ class LibraryController(QObject):
         # removal (REMOVING while it runs); older summaries must not bring them back.
         self._removed: dict[str, int] = {}
         self._summaries = 0  # summaries asked for so far
+        self._shown = 0  # the number of the newest summary shown
+        # Additions done in the library, each with the first summary that lists them: until
+        # it arrives the sidebar doesn't have them yet, and the empty window says "Adding
+        # your folder…" (not "Welcome").
+        self._added_by: list[int] = []
         self._search_refresh = QTimer(self)
         self._search_refresh.setSingleShot(True)
         self._search_refresh.setInterval(REFRESH_MS)
@@ -108,6 +113,12 @@ class LibraryController(QObject):
 
     def _on_summary(self, numbered: tuple[library_ops.Summary, int]) -> None:
         summary, number = numbered
+        if number < self._shown:
+            return  # read before one already shown: it may miss a folder added since
+        self._shown = number
+        listed = [n for n in self._added_by if n <= number]
+        self._added_by = [n for n in self._added_by if n > number]
+        self.adding -= len(listed)
         self.folder_count = len(summary.folders)
         self.photo_count = summary.indexed
         self.window.sidebar.set_folders(summary.folders, summary.indexed, summary.problems)
@@ -145,7 +156,6 @@ class LibraryController(QObject):
             window.update_stack()
 
         def added(results: list[tuple[str, bool]]) -> None:
-            self.adding -= 1
             new = [fmt.file_name(p) for p, is_new in results if is_new]
             old = [fmt.file_name(p) for p, is_new in results if not is_new]
             if new and window.model_status.embedder is None:
@@ -160,6 +170,7 @@ class LibraryController(QObject):
                     "library; looking for new photos."
                 )
             self.refresh()
+            self._added_by.append(self._summaries)  # still "adding" until that one shows
             self.worker.request(folders)
 
         run_task(library_ops.add_folders, self.store, folders, on_done=added, on_failed=failed)

@@ -70,8 +70,22 @@ def test_2_down_or_enter_in_the_search_bar_goes_to_the_first_result(
 
 
 def test_4_first_launch_with_a_folder_says_the_model_is_being_prepared(
-    launch, qtbot, small_shapes_dir
+    launch, qtbot, small_shapes_dir, monkeypatch
 ):
+    import threading
+
+    from photoclip import embedder
+
+    # The model is held back until the window has shown its folder, as a first load that
+    # takes a while is (here the tiny model may be ready at once, before the folder).
+    ready = threading.Event()
+    real = embedder.deferred_for
+
+    def slow_load(*args, **kwargs):
+        ready.wait(MODEL_TIMEOUT_MS / 1000)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embedder, "deferred_for", slow_load)
     window = launch([small_shapes_dir])
     titles: list[str] = []
 
@@ -81,6 +95,9 @@ def test_4_first_launch_with_a_folder_says_the_model_is_being_prepared(
             if not titles or titles[-1] != title:
                 titles.append(title)
 
+    qtbot.waitUntil(lambda: record() or window.folder_count > 0, timeout=MODEL_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: record() or "Preparing the model…" in titles, timeout=10_000)
+    ready.set()
     qtbot.waitUntil(lambda: record() or window.model_status.embedder is not None,
                     timeout=MODEL_TIMEOUT_MS)  # fmt: skip
     wait_indexed(qtbot, window, at_least=40)
