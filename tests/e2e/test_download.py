@@ -434,3 +434,37 @@ def test_huggingface_hub_telemetry_is_off(tmp_path):
     assert agent.startswith("unknown/None; hf_hub/")
     assert "torch/" not in agent and "agent/" not in agent
     assert log == []
+
+
+_ONNXRUNTIME_AT_WORK = """
+import photoclip.image_tower
+import numpy, onnx, onnxruntime
+from onnx import TensorProto, helper
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+model.ir_version = 9
+session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+print(session.run(None, {"x": numpy.ones(1, numpy.float32)})[0])
+"""
+
+
+def test_onnxruntime_telemetry_is_off(tmp_path):
+    """onnxruntime, which indexes photos without torch (photoclip.image_tower), leaves no
+    device identifier or queue of usage events behind: set up for telemetry, it makes both
+    as soon as it is imported (its opt-out is read then)."""
+    home = tmp_path / "home"
+    env = dict(os.environ, HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    done = subprocess.run([sys.executable, "-c", _ONNXRUNTIME_AT_WORK], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1.]"
+    assert not [p for p in home.rglob("*") if "Microsoft" in p.parts or p.name == "deviceid"]
+    # ...which onnxruntime does, imported on its own: the check above can fail.
+    bare = subprocess.run([sys.executable, "-c", "import onnxruntime"], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bare.returncode == 0, bare.stderr
+    assert list(home.rglob("deviceid"))
