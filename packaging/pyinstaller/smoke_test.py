@@ -1,7 +1,8 @@
 """Smoke test of a built bundle, run as a user would, away from the checkout and its venv:
 
 1. ``photoclip index`` a folder of generated shape photos with the bundled tiny model, then
-   ``photoclip search "a red circle" --json``: the top hit must be a red circle;
+   ``photoclip search "a red circle" --json``: the top hit must be a red circle; then at
+   onnx-int8, whose image tower the bundle must export and run (no telemetry left behind);
 2. ``photoclip-gui FOLDER`` offscreen: the app must come up, take the folder into its library,
    index it with the tiny model, and close cleanly (exit 0) on SIGTERM;
 3. on Linux, ``photoclip install-desktop`` from the bundle, and the AppImage AppDir around it.
@@ -94,6 +95,27 @@ def check_cli(bundle: Path, photos: Path, work: Path) -> None:
     if (top["colour"], top["shape"]) != ("red", "circle"):
         raise SystemExit(f"FAILED: the top hit for 'a red circle' is {top}")
     print(f"  top hit: {Path(hits[0]['path']).name} (score {hits[0]['score']:.3f})")
+
+
+def check_onnx_int8(bundle: Path, photos: Path, work: Path) -> None:
+    """The torch-free path: the first load exports the image tower (torch.onnx, onnx and
+    onnxruntime's quantisation, all inside the bundle) and indexes with it, and onnxruntime
+    leaves no telemetry identifier behind."""
+    print("CLI: the tiny model at onnx-int8 (its image tower exported in the bundle)")
+    home = work / "home-onnx"
+    env = clean_env(home, work / "library-onnx")
+    exe = str(bundle / "photoclip")
+    tiny = ["--model", "tiny-shapes", "--precision", "onnx-int8"]
+    run([exe, "index", str(photos), *tiny], env, work)
+    status = json.loads(run([exe, "status", "--json", *tiny], env, work).stdout)
+    exports = sorted((home / ".cache" / "photoclip" / "image").glob("*/model.onnx"))
+    if not str(status.get("precision")).startswith("onnx-int8") or not exports:
+        raise SystemExit(f"FAILED: no onnx-int8 (precision {status.get('precision')!r}, "
+                         f"exports {exports})")  # fmt: skip
+    identifiers = [p for p in home.rglob("*") if p.name == "deviceid"]
+    if identifiers:
+        raise SystemExit(f"FAILED: a telemetry identifier was written: {identifiers}")
+    print(f"  {status.get('vectors')} photos embedded at onnx-int8; no telemetry identifier")
 
 
 def check_gui(bundle: Path, photos: Path, work: Path) -> None:
@@ -196,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = work / "photos"
         write_photos(photos)
         check_cli(bundle, photos, work)
+        check_onnx_int8(bundle, photos, work)
         check_gui(bundle, photos, work)
         if sys.platform.startswith("linux"):
             check_linux_integration(bundle, work)
