@@ -49,7 +49,7 @@ $(PILLOW_SDIST)/.done:
 	cd $(PILLOW_SDIST) && tar xzf pillow-*.tar.gz --wildcards '*/Tests/images/*' && mv pillow-*/Tests/images images && rm -rf pillow-*/
 	touch $@
 
-bench: venv-test ## photoclip beside rclip, the app's first results, indexing, model, GUI and 1M-photo benchmarks (prints figures; not a test; about an hour, 15 GB of disk the first time)
+bench: venv-test ## photoclip beside rclip, the app's first results, indexing, model, GUI and 1M-photo benchmarks (prints figures; not a test; 15 min, longer and 15 GB of disk the first time)
 	$(BIN)/python -m bench.bench_rclip
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench.bench_gui --first-results --launch-runs 5
 	$(BIN)/python -m bench.bench_index --skip-cli
