@@ -227,13 +227,12 @@ class _SplitAttention:
                     raise NotImplementedError("only unmasked attention to one sequence")
                 if not self.batch_first:
                     return self.sequence_first(query, key), None
-                xq, xk = query, key  # N, L, E
-                n, length, e = xq.shape
+                n, length, e = query.shape  # N, L, E
 
                 def heads(t: Any) -> Any:  # N, H, L, D
                     return t.reshape(n, t.shape[1], self.heads, -1).permute(0, 2, 1, 3)
 
-                q, k, v = heads(self.q(xq)), heads(self.k(xk)), heads(self.v(xk))
+                q, k, v = heads(self.q(query)), heads(self.k(key)), heads(self.v(key))
                 a = torch.softmax(torch.matmul(q, k.transpose(-1, -2)), dim=-1)
                 out = self.out(torch.matmul(a, v).permute(0, 2, 1, 3).reshape(n, length, e))
                 return out, None

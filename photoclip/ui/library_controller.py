@@ -87,13 +87,15 @@ class LibraryController(QObject):
 
     # -- the sidebar's summary -------------------------------------------------------------
 
-    def refresh(self) -> None:
+    def refresh(self) -> int:
+        """Ask for the sidebar's summary; returns its number (``_on_summary``'s)."""
         self._summaries += 1
         number = self._summaries
         # A bound method (not a lambda): dropped with the window if it closes meanwhile.
         run_task(_numbered_summary, self.store, number, on_done=self._on_summary)
         if self.window.sidebar.current().kind == PROBLEMS:
             run_task(self.store.problems, on_done=self.window.problems.set_problems)
+        return number
 
     def refresh_soon(self) -> None:
         """At most one refresh per REFRESH_MS while photos pour in: the first at once, the
@@ -169,8 +171,7 @@ class LibraryController(QObject):
                     f"{', '.join(old)} {'is' if len(old) == 1 else 'are'} already in your "
                     "library; looking for new photos."
                 )
-            self.refresh()
-            self._added_by.append(self._summaries)  # still "adding" until that one shows
+            self._added_by.append(self.refresh())  # still "adding" until that one shows
             self.worker.request(folders)
 
         run_task(library_ops.add_folders, self.store, folders, on_done=added, on_failed=failed)
